@@ -151,6 +151,22 @@ def exclude_non_ivus_modalities(work: _Work) -> None:
             work.flag("oct-not-ivus", modality.span)
 
 
+SET_ASIDE_DETAIL = {
+    "access": "access vessel named next to the IVUS statement; not examined by IVUS",
+    "landmark": "vessel named as a landmark (crossing, compression by, level of); not examined by IVUS",
+    "transit": "vessel the catheter passed through; not named as examined by IVUS",
+}
+
+
+def report_set_aside_vessels(work: _Work) -> None:
+    """Vessels named beside an IVUS statement but not examined (access, landmark, transit) are
+    listed as excluded, so a coder sees why they were not counted (RULEBOOK 5)."""
+    for aside in work.facts.set_aside:
+        mention = work.mentions[aside.vessel]
+        detail = SET_ASIDE_DETAIL.get(aside.reason, f"{aside.reason}; not examined by IVUS")
+        work.exclude(mention.span, f"{aside.reason}-vessel", detail)
+
+
 def collect_examined_mentions(work: _Work) -> None:
     """Vessel mentions linked to affirmed IVUS (the linker's decision), with the IVUS spans."""
     ivus_by_id = {m.id: m for m in work.facts.ivus}
@@ -488,6 +504,7 @@ def code_encounter(
     )
     set_aside_unaffirmed_ivus(work)
     exclude_non_ivus_modalities(work)
+    report_set_aside_vessels(work)
     collect_examined_mentions(work)
     count_once_per_vessel(work)
     lesions = expand_examined_extents(work)

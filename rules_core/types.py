@@ -88,6 +88,16 @@ class VesselMention:
     system_hint: System | None = None
     plural: bool = False
     side_inherited: bool = False
+    role: str = "named"
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """A vessel mention next to an IVUS statement that the linker did not link, and why
+    (``access``, ``landmark``, ``transit``)."""
+
+    vessel: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +182,7 @@ class Facts:
     procedures: tuple[Procedure, ...] = ()
     modalities: tuple[Modality, ...] = ()
     stated_counts: tuple[StatedCount, ...] = ()
+    set_aside: tuple[SetAside, ...] = ()
     document_system: System | None = None
     extractor_version: str = "none"
 
@@ -213,6 +224,9 @@ class Facts:
             for ref in (extent.start_vessel, extent.end_vessel):
                 if ref not in vessel_ids:
                     raise IvusCoderError("E008", kind="extent", id=extent.id, ref_kind="vessel", ref=ref)
+        for aside in self.set_aside:
+            if aside.vessel not in vessel_ids:
+                raise IvusCoderError("E008", kind="set-aside", id=aside.reason, ref_kind="vessel", ref=aside.vessel)
         for finding in self.findings:
             for ref in finding.vessels:
                 if ref not in vessel_ids:

@@ -1,0 +1,83 @@
+"""Assertion of IVUS statements and procedures: negated, planned, historical, no images.
+
+medspaCy's ConText (Chapman et al., "ConText: an algorithm for determining negation,
+experiencer, and temporal status from clinical reports", J Biomed Inform 2009) runs with our
+rules only (``context.json``) and only over IVUS, procedure and modality spans, never over
+anatomy. Two section rules complete it: IVUS in a history section is historical, and IVUS in a
+plan section is planned unless its sentence reports a result (RULEBOOK 5).
+"""
+
+from ._medspacy import ConText
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .rules_io import context_rules, cues
+from .state import State, Target, state_of
+
+GROUP = "ivus_assertable"
+# ConText category → assertion, strongest first (a negated attempt is still negated).
+PRECEDENCE = (
+    ("NEGATED_EXISTENCE", "negated"),
+    ("NO_IMAGES", "attempted-no-images"),
+    ("HISTORICAL", "historical"),
+    ("HYPOTHETICAL", "hypothetical"),
+)
+
+
+class IvusContext:
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.context = ConText(
+            nlp,
+            name=name,
+            rules=None,
+            span_attrs=None,
+            input_span_type="group",
+            span_group_name=GROUP,
+            prune_on_modifier_overlap=True,
+        )
+        self.context.add(list(context_rules()))
+        self.cues = cues()
+
+    def __call__(self, doc: Doc) -> Doc:
+        state = state_of(doc)
+        targets: list[Target] = [*state.ivus, *state.procedures, *state.modalities]
+        if not targets:
+            return doc
+        spans = [Span(doc, t.start, t.end, label=t.label) for t in targets]
+        doc.spans[GROUP] = spans
+        self.context(doc)
+        for target, span in zip(targets, doc.spans[GROUP], strict=True):
+            categories = {m.category: m for m in span._.modifiers}
+            for category, assertion in PRECEDENCE:
+                if category in categories:
+                    target.assertion = assertion
+                    modifier = categories[category]
+                    target.cue = modifier.modifier_span
+                    break
+        for target in state.ivus:
+            apply_section_assertion(doc, state, target, self.cues)
+        return doc
+
+
+@Language.factory("ivus_context", default_config={})
+def make_ivus_context(nlp: Language, name: str) -> IvusContext:
+    """spaCy factory: ConText restricted to IVUS, procedures and modalities."""
+    return IvusContext(nlp, name)
+
+
+def apply_section_assertion(doc: Doc, state: State, target: Target, cue_file: object) -> None:
+    """History sections make IVUS historical; plan sections make it planned unless a result is
+    reported in the same sentence (``plan_result_verbs``) or the sentence says 'today'."""
+    if target.assertion != "affirmed":
+        return
+    section = state.section_of[target.start] if state.section_of else None
+    if section not in ("history", "plan"):
+        return
+    start, end = state.sentences[state.sent_of[target.start]]
+    words = {t.lower_ for t in doc[start:end]}
+    if words & cue_file.today_words:  # type: ignore[attr-defined]
+        return
+    if section == "history":
+        target.assertion = "historical"
+    elif not words & cue_file.plan_result_verbs:  # type: ignore[attr-defined]
+        target.assertion = "hypothetical"

@@ -1,0 +1,151 @@
+"""The extent parser: "from X to Y", "X through Y", "X extending into Y", "pullback from X to Y".
+
+Two vessel mentions of one sentence form an extent when only connector words stand between
+them and either "from" precedes the first, a continuity word or a strong connector ("through",
+"into") joins them, or the clause speaks of imaging ("pullback ... IVC to CFV"). A list after the
+second end carries the extent to the list's last vessel ("extending into the EIV and CIV").
+
+Kind (RULEBOOK 3.2): ``lesion`` when a pathology noun is attached (just before the first end,
+or right after the second) and is not marked as several ("two stenoses", "separate lesions");
+otherwise ``imaging`` when the clause has IVUS or imaging words, ``treatment`` when it has
+stent or balloon words, ``lesion`` when a pathology stands earlier in the clause.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .mentions import LIST_GLUE
+from .rules_io import cues
+from .state import State, VMention, XExtent, state_of
+
+DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their", "this"})
+STRONG = frozenset({"through", "thru", "into", "across", "until"})
+PLURAL_PATHOLOGY = frozenset({"stenoses", "lesions", "occlusions", "narrowings", "webs", "clots"})
+
+
+def find_extents(doc: Doc, state: State) -> None:
+    """Fill ``state.extents`` (see the module docstring for the rules)."""
+    cue = cues()
+    mentions = _distinct(sorted(state.vessels, key=lambda m: (m.start, m.end)))
+    number = 0
+    for index, first in enumerate(mentions):
+        if index + 1 >= len(mentions):
+            break
+        second = mentions[index + 1]
+        if state.sent_of[first.start] != state.sent_of[second.start] or second.start < first.end:
+            continue
+        between = [doc[i].lower_ for i in range(first.end, second.start)]
+        if not between or len(between) > 8:
+            continue
+        if any(w not in cue.extent_connectors and w not in DETERMINERS for w in between):
+            continue
+        if not any(w in cue.extent_core for w in between):
+            continue
+        has_from = _from_before(doc, first.start, cue.extent_from)
+        continuity = any(w in cue.continuity_words for w in between)
+        strong = any(w in STRONG for w in between)
+        clause = state.clause_of[first.start]
+        imaging = clause_has(doc, state, first.start, cue.imaging_words) or any(
+            state.clause_of[t.start] == clause for t in state.ivus
+        )
+        if not (has_from or continuity or strong or imaging):
+            continue
+        last = _list_tail(doc, state, mentions, index + 1)
+        number += 1
+        kind, pathology = _kind(doc, state, first, last, clause, imaging)
+        state.extents.append(
+            XExtent(
+                id=f"x{number}",
+                start=first.start,
+                end=last.end,
+                kind=kind,
+                first=first.id,
+                second=last.id,
+                pathology=pathology,
+            )
+        )
+
+
+def _distinct(mentions: list[VMention]) -> list[VMention]:
+    """One mention per position (coordinated names share a span)."""
+    out: list[VMention] = []
+    for mention in mentions:
+        if out and out[-1].start == mention.start and out[-1].end == mention.end:
+            continue
+        out.append(mention)
+    return out
+
+
+def _from_before(doc: Doc, start: int, from_words: frozenset[str]) -> bool:
+    j = start - 1
+    steps = 0
+    while j >= 0 and steps < 4:
+        word = doc[j].lower_
+        if word in from_words:
+            return True
+        if word not in DETERMINERS and word not in {"level", "of", "proximal", "distal", "mid"}:
+            return False
+        j -= 1
+        steps += 1
+    return False
+
+
+def _list_tail(doc: Doc, state: State, mentions: list[VMention], index: int) -> VMention:
+    last = mentions[index]
+    for nxt in mentions[index + 1 :]:
+        gap = [doc[i].lower_ for i in range(last.end, nxt.start)]
+        if not gap or len(gap) > 3 or any(w not in LIST_GLUE for w in gap):
+            break
+        if state.sent_of[nxt.start] != state.sent_of[last.start]:
+            break
+        last = nxt
+    return last
+
+
+def clause_has(doc: Doc, state: State, token: int, words: frozenset[str]) -> bool:
+    """Whether the clause holding ``token`` contains one of ``words``."""
+    clause = state.clause_of[token]
+    sent_start, sent_end = state.sentences[state.sent_of[token]]
+    return any(
+        state.clause_of[i] == clause and doc[i].lower_ in words for i in range(sent_start, sent_end)
+    )
+
+
+def _kind(
+    doc: Doc, state: State, first: VMention, last: VMention, clause: int, imaging: bool
+) -> tuple[str, str | None]:
+    cue = cues()
+    attached = None
+    for pathology in state.pathologies:
+        if state.clause_of[pathology.start] != clause:
+            continue
+        before = pathology.end <= first.start and first.start - pathology.end <= 8
+        after = pathology.start in (last.end, last.end + 1)
+        if before or after:
+            attached = pathology
+    if attached is not None and not _several(doc, attached.start, cue.separate_words):
+        return "lesion", attached.id
+    if imaging:
+        return "imaging", None
+    if clause_has(doc, state, first.start, cue.treatment_words):
+        return "treatment", None
+    earlier = [p for p in state.pathologies if state.clause_of[p.start] == clause and p.end <= first.start]
+    if earlier and not _several(doc, earlier[-1].start, cue.separate_words):
+        return "lesion", earlier[-1].id
+    return "treatment", None
+
+
+def _several(doc: Doc, start: int, separate: frozenset[str]) -> bool:
+    """'two stenoses', 'separate lesions': the pathology is not one continuous lesion."""
+    if doc[start].lower_ in PLURAL_PATHOLOGY:
+        return True
+    return any(doc[j].lower_ in separate for j in range(max(0, start - 3), start))
+
+
+@Language.component("ivus_extents")
+def ivus_extents(doc: Doc) -> Doc:
+    """spaCy component wrapping :func:`find_extents`."""
+    find_extents(doc, state_of(doc))
+    return doc

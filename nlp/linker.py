@@ -1,0 +1,324 @@
+"""The rule linker: which vessel mentions each affirmed IVUS statement examined (RULEBOOK 5).
+
+First every vessel mention gets a role from the words around it: ``access`` ("via the right
+CFV", "right IJ access", "was accessed"), ``landmark`` ("compressed by the right CIA", "below
+the renal veins"), ``transit`` ("advanced through the IVC") or ``named``. Only named mentions
+are linked. Then, for each affirmed IVUS mention:
+
+1. ``same-sentence``: named vessels of its sentence, except in clauses that belong to another
+   modality (angiography, venography, duplex...) or only to a treatment ("a stent was deployed");
+2. ``follow-on``: the next sentences of the same section that report results (a finding, or a
+   pathology with a result verb) and name no other modality, until one does not;
+3. ``antecedent``: when its sentence names no vessel but reports a result about "the stent" or
+   "the treated segment", the vessels of the treatment sentence just before;
+4. ``findings-passage``: every named vessel of an IVUS findings section it heads.
+
+A vessel named both in the numbered procedure list and in the narrative is linked twice; the
+coder counts it once. Findings in these contexts are IVUS findings and are attributed to the
+nearest linked vessel of their clause (else the sentence's linked vessels); findings outside
+them (angiographic stenoses) are dropped.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .extents import DETERMINERS, clause_has
+from .rules_io import CueFile, cues
+from .state import State, Target, VMention, state_of
+
+COMPETING_PROCEDURES = frozenset({"angiography", "venography"})
+ACCESS_STOP = frozenset({"into", "to", "across", "throughout", "of", "from", "and", ",", ";"})
+ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
+
+
+# --- roles -------------------------------------------------------------------------------------
+def assign_roles(doc: Doc, state: State) -> None:
+    """Give each vessel mention its role: access, landmark, transit or named."""
+    cue = cues()
+    endpoints = {e.first for e in state.extents} | {e.second for e in state.extents}
+    before_phrases = [p.split() for p in cue.access_before_phrases]
+    after_phrases = [p.split() for p in cue.access_after_phrases]
+    landmark_phrases = [p.split() for p in cue.landmark_before_phrases]
+    for mention in state.vessels:
+        if mention.kind == "coronary":
+            continue
+        if _is_access(doc, state, mention, cue, before_phrases, after_phrases, endpoints):
+            mention.role = "access"
+        elif _is_landmark(doc, mention, cue, landmark_phrases):
+            mention.role = "landmark"
+        elif mention.id not in endpoints and _is_transit(doc, state, mention, cue):
+            mention.role = "transit"
+
+
+def _ends_at(doc: Doc, end: int, phrase: list[str]) -> bool:
+    start = end - len(phrase)
+    return start >= 0 and all(doc[start + k].lower_ == w for k, w in enumerate(phrase))
+
+
+def _starts_at(doc: Doc, start: int, phrase: list[str]) -> bool:
+    return start + len(phrase) <= len(doc) and all(
+        doc[start + k].lower_ == w for k, w in enumerate(phrase)
+    )
+
+
+def _is_access(
+    doc: Doc,
+    state: State,
+    mention: VMention,
+    cue: CueFile,
+    before_phrases: list[list[str]],
+    after_phrases: list[list[str]],
+    endpoints: set[str],
+) -> bool:
+    nxt = mention.end
+    if nxt < len(doc) and doc[nxt].lower_ in cue.access_after:
+        return True
+    if any(_starts_at(doc, nxt, p) for p in after_phrases):
+        return True
+    if mention.id in endpoints:
+        return False
+    if any(_ends_at(doc, mention.start, p) for p in before_phrases):
+        return True
+    clause = state.clause_of[mention.start]
+    j = mention.start - 1
+    steps = 0
+    while j >= 0 and steps < 6 and state.clause_of[j] == clause:
+        word = doc[j].lower_
+        if word in cue.access_before:
+            return True
+        if word == "of" and j > 0 and doc[j - 1].lower_ in ACCESS_OF:
+            return True
+        if word in ACCESS_STOP or _is_vessel_token(state, j):
+            return False
+        j -= 1
+        steps += 1
+    return False
+
+
+def _is_vessel_token(state: State, i: int) -> bool:
+    return any(m.start <= i < m.end for m in state.vessels)
+
+
+def _is_landmark(doc: Doc, mention: VMention, cue: CueFile, phrases: list[list[str]]) -> bool:
+    if any(_ends_at(doc, mention.start, p) for p in phrases):
+        return True
+    nxt = mention.end
+    return nxt < len(doc) and doc[nxt].lower_ in cue.landmark_after
+
+
+def _is_transit(doc: Doc, state: State, mention: VMention, cue: CueFile) -> bool:
+    j = mention.start - 1
+    while j >= 0 and doc[j].lower_ in DETERMINERS:
+        j -= 1
+    if j < 0 or doc[j].lower_ not in {"through", "thru", "across", "traversing"}:
+        return False
+    sent_start, _ = state.sentences[state.sent_of[mention.start]]
+    return any(doc[i].lower_ in cue.advance_verbs for i in range(sent_start, j))
+
+
+# --- clause classes -----------------------------------------------------------------------------
+class _Clauses:
+    """Per-clause facts the linker asks about, computed once per document."""
+
+    def __init__(self, doc: Doc, state: State, cue: CueFile) -> None:
+        self.ivus: set[int] = {state.clause_of[t.start] for t in state.ivus}
+        self.competing: set[int] = {
+            state.clause_of[p.start] for p in state.procedures if p.kind in COMPETING_PROCEDURES
+        } | {state.clause_of[m.start] for m in state.modalities}
+        self.findings: set[int] = {state.clause_of[f.start] for f in state.findings}
+        self.treatment: set[int] = {
+            state.clause_of[t.i] for t in doc if t.lower_ in cue.treatment_words
+        }
+
+    def linkable(self, clause: int) -> bool:
+        """A clause whose vessels an IVUS statement of the same sentence may have examined."""
+        if clause in self.ivus:
+            return True
+        if clause in self.competing:
+            return False
+        return not (clause in self.treatment and clause not in self.findings)
+
+
+# --- links --------------------------------------------------------------------------------------
+def link(doc: Doc, state: State) -> None:
+    """Fill ``state.links`` and ``state.ivus_findings`` (see the module docstring)."""
+    cue = cues()
+    clauses = _Clauses(doc, state, cue)
+    named_by_sent: dict[int, list[VMention]] = {}
+    for mention in state.vessels:
+        if mention.role == "named":
+            named_by_sent.setdefault(state.sent_of[mention.start], []).append(mention)
+    findings_by_sent: dict[int, list[Target]] = {}
+    for finding in state.findings:
+        findings_by_sent.setdefault(state.sent_of[finding.start], []).append(finding)
+    ivus_sents = {state.sent_of[t.start] for t in state.ivus}
+    linked_findings: dict[str, set[str]] = {}
+    seen: set[tuple[str, str]] = set()
+
+    def add(ivus: Target, mentions: list[VMention], basis: str) -> None:
+        for mention in mentions:
+            if (ivus.id, mention.id) not in seen:
+                seen.add((ivus.id, mention.id))
+                state.links.append((ivus.id, mention.id, basis))
+
+    for ivus in state.ivus:
+        if ivus.assertion != "affirmed":
+            continue
+        sent = state.sent_of[ivus.start]
+        here = [
+            m for m in named_by_sent.get(sent, []) if clauses.linkable(state.clause_of[m.start])
+        ]
+        add(ivus, here, "same-sentence")
+        _attribute(state, findings_by_sent.get(sent, []), here, clauses, linked_findings)
+        context = list(here)
+        followed = False
+        for nxt in _follow_on(doc, state, sent, ivus_sents, findings_by_sent, clauses, cue):
+            mentions = [
+                m for m in named_by_sent.get(nxt, []) if clauses.linkable(state.clause_of[m.start])
+            ]
+            add(ivus, mentions, "follow-on")
+            context = mentions or context
+            _attribute(state, findings_by_sent.get(nxt, []), context, clauses, linked_findings)
+            followed = True
+        if not here and not followed:
+            previous = _antecedent(doc, state, sent, named_by_sent, findings_by_sent, cue)
+            if previous:
+                add(ivus, previous, "antecedent")
+                _attribute(state, findings_by_sent.get(sent, []), previous, clauses, linked_findings)
+        passage = _findings_passage(state, ivus, named_by_sent, clauses)
+        if passage:
+            add(ivus, passage, "findings-passage")
+            for s in sorted({state.sent_of[m.start] for m in passage}):
+                _attribute(state, findings_by_sent.get(s, []), passage, clauses, linked_findings)
+    state.ivus_findings = {fid: sorted(vids) for fid, vids in linked_findings.items()}
+
+
+def _follow_on(
+    doc: Doc,
+    state: State,
+    sent: int,
+    ivus_sents: set[int],
+    findings_by_sent: dict[int, list[Target]],
+    clauses: _Clauses,
+    cue: CueFile,
+) -> list[int]:
+    """Sentences after ``sent`` that go on reporting this IVUS run's results."""
+    out = []
+    section = state.section_of[state.sentences[sent][0]]
+    for nxt in range(sent + 1, min(sent + 4, len(state.sentences))):
+        start, end = state.sentences[nxt]
+        if nxt in ivus_sents or state.section_of[start] != section:
+            break
+        sent_clauses = {state.clause_of[i] for i in range(start, end)}
+        if sent_clauses & clauses.competing:
+            break
+        has_finding = bool(findings_by_sent.get(nxt))
+        has_result = any(p.start >= start and p.start < end for p in state.pathologies) and any(
+            doc[i].lower_ in cue.result_verbs for i in range(start, end)
+        )
+        if not (has_finding or has_result):
+            break
+        out.append(nxt)
+    return out
+
+
+def _antecedent(
+    doc: Doc,
+    state: State,
+    sent: int,
+    named_by_sent: dict[int, list[VMention]],
+    findings_by_sent: dict[int, list[Target]],
+    cue: CueFile,
+) -> list[VMention]:
+    """'Post-stent IVUS showed full expansion': the vessels of the treatment just before."""
+    start, end = state.sentences[sent]
+    words = {doc[i].lower_ for i in range(start, end)}
+    if not findings_by_sent.get(sent) and not (words & cue.anaphora and words & cue.result_verbs):
+        return []
+    section = state.section_of[start]
+    for prev in range(sent - 1, max(sent - 3, -1), -1):
+        p_start, _ = state.sentences[prev]
+        if state.section_of[p_start] != section:
+            break
+        mentions = named_by_sent.get(prev, [])
+        if mentions and clause_has(doc, state, mentions[0].start, cue.treatment_words):
+            return mentions
+    return []
+
+
+def _findings_passage(
+    state: State, ivus: Target, named_by_sent: dict[int, list[VMention]], clauses: _Clauses
+) -> list[VMention]:
+    """Named vessels of the IVUS findings section this IVUS mention heads."""
+    start = ivus.start
+    if state.section_of[start] != "ivus_findings":
+        return []
+    sections = state.section_of
+    first = start
+    while first > 0 and sections[first - 1] == "ivus_findings":
+        first -= 1
+    if state.sent_of[first] != state.sent_of[start]:
+        return []
+    end = start
+    while end < len(sections) and sections[end] == "ivus_findings":
+        end += 1
+    out = []
+    for sent in range(state.sent_of[start], state.sent_of[end - 1] + 1):
+        out.extend(
+            m for m in named_by_sent.get(sent, []) if state.clause_of[m.start] not in clauses.competing
+        )
+    return out
+
+
+def _attribute(
+    state: State,
+    findings: list[Target],
+    linked: list[VMention],
+    clauses: _Clauses,
+    out: dict[str, set[str]],
+) -> None:
+    """Attribute IVUS findings to the nearest linked vessel before them in their clause (else
+    after them in it, else every vessel linked in this context)."""
+    for finding in findings:
+        clause = state.clause_of[finding.start]
+        if clause in clauses.competing and clause not in clauses.ivus:
+            continue
+        same = [m for m in linked if state.clause_of[m.start] == clause]
+        before = [m for m in same if m.start < finding.start]
+        after = [m for m in same if m.start >= finding.start]
+        if before:
+            chosen = [max(before, key=lambda m: m.start)]
+        elif after:
+            chosen = [min(after, key=lambda m: m.start)]
+        else:
+            chosen = list(linked)
+        out.setdefault(finding.id, set()).update(m.id for m in chosen)
+
+
+# --- stated counts ------------------------------------------------------------------------------
+def stated_counts(doc: Doc, state: State) -> None:
+    """'IVUS, 3 vessels' / 'IVUS of two vessels' next to an affirmed IVUS mention."""
+    cue = cues()
+    for ivus in state.ivus:
+        if ivus.assertion != "affirmed":
+            continue
+        for i in range(ivus.end, min(ivus.end + 5, len(doc) - 1)):
+            word = doc[i].lower_
+            count = cue.count_words.get(word)
+            if count is None and doc[i].like_num and word.isdigit():
+                count = int(word)
+            if count is not None and doc[i + 1].lower_ in cue.vessel_count_nouns:
+                state.stated_counts.append((i, i + 2, count))
+                break
+
+
+@Language.component("ivus_linker")
+def ivus_linker(doc: Doc) -> Doc:
+    """spaCy component: roles, links, IVUS findings and stated vessel counts."""
+    state = state_of(doc)
+    assign_roles(doc, state)
+    link(doc, state)
+    stated_counts(doc, state)
+    return doc

@@ -1,0 +1,70 @@
+"""The extraction pipeline, built in code from our JSON rule files on a blank English tokenizer.
+
+Nothing is downloaded and nothing is read from a serialized pipeline (medspaCy pipelines do not
+serialize: DESIGN.md pitfalls). Components, in order: the fitted tokenizer, ``ivus_sentences``,
+medspaCy's Sectionizer (our headings only, at line start), ``ivus_targets`` (medspaCy
+TargetMatcher), ``ivus_vessels``, ``ivus_context`` (medspaCy ConText), ``ivus_extents`` and
+``ivus_linker``. A note that the IVUS gate does not match skips the pipeline: it holds no IVUS
+and no look-alike modality, so it codes to zero whatever else it says.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from rules_core.types import Facts
+
+from . import assertion, extents, linker, mentions, sentences, targets  # noqa: F401  (factories)
+from .facts import doc_to_facts
+from .rules_io import extractor_version, ivus_gate, section_rules
+from .tokenizer import customize_tokenizer
+
+
+def build_pipeline() -> Language:
+    """A fresh pipeline; build one per process (or per worker) and reuse it."""
+    import spacy
+    from ._medspacy import Sectionizer
+
+    nlp = customize_tokenizer(spacy.blank("en"))
+    nlp.add_pipe("ivus_sentences")
+    sectionizer = Sectionizer(
+        nlp,
+        rules=None,
+        require_start_line=True,
+        span_attrs=None,
+        input_span_type="ents",
+    )
+    sectionizer.add(list(section_rules()))
+    Language.component("ivus_sectionizer", func=sectionizer)
+    nlp.add_pipe("ivus_sectionizer")
+    nlp.add_pipe("ivus_targets")
+    nlp.add_pipe("ivus_vessels")
+    nlp.add_pipe("ivus_context")
+    nlp.add_pipe("ivus_extents")
+    nlp.add_pipe("ivus_linker")
+    return nlp
+
+
+class Extractor:
+    """Text → :class:`rules_core.Facts`, with the IVUS gate in front of the pipeline."""
+
+    def __init__(self, nlp: Language | None = None) -> None:
+        self.nlp = nlp or build_pipeline()
+        self.gate = ivus_gate()
+        self.version = extractor_version()
+
+    def passes_gate(self, text: str) -> bool:
+        return self.gate.search(text) is not None
+
+    def process(self, text: str) -> Doc | None:
+        """The processed Doc, or None when the note fails the gate."""
+        if not self.passes_gate(text):
+            return None
+        return self.nlp(text)
+
+    def extract(self, text: str) -> Facts:
+        doc = self.process(text)
+        if doc is None:
+            return Facts(text_length=len(text), extractor_version=self.version)
+        return doc_to_facts(doc)

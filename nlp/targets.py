@@ -1,0 +1,155 @@
+"""Target matching: IVUS, vessels, findings, pathology, procedures and look-alike modalities.
+
+One medspaCy ``TargetMatcher`` holds the rule files' target rules and the vessel rules generated
+from the ontology (:func:`vessel_target_rules`). Overlaps are resolved per label (longest match),
+and across labels only where they contradict: IVUS words win over a modality inside them
+("intravascular ultrasound-guided"), a finding wins over the pathology noun inside it ("no
+residual stenosis"). Vessel mentions keep their place inside a procedure ("IVC filter
+retrieval" names the IVC).
+"""
+
+from functools import cache
+from typing import Any
+
+from ._medspacy import TargetMatcher, TargetRule
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from rules_core.ontology import Term, load_ontology
+
+from .rules_io import cues, target_rules
+from .state import State, Target, VMention, state_of
+
+VESSEL = "VESSEL"
+# label → (State list, id prefix)
+TARGET_LISTS = {
+    "IVUS": ("ivus", "i"),
+    "FINDING": ("findings", "f"),
+    "PATHOLOGY": ("pathologies", "d"),
+    "PROCEDURE": ("procedures", "p"),
+    "NON_IVUS_MODALITY": ("modalities", "m"),
+}
+
+
+def _term_pattern(term: Term) -> list[dict[str, Any]] | None:
+    if not term.exact_case:
+        return None
+    from .tokenizer import build_tokenizer_nlp
+
+    return [{"ORTH": tok.text} for tok in build_tokenizer_nlp()(term.text)]
+
+
+@cache
+def vessel_target_rules() -> tuple[TargetRule, ...]:
+    """TargetRules for every surface form the ontology derives (names, abbreviations, ...)."""
+    rules = []
+    for index, term in enumerate(load_ontology().terms):
+        rules.append(
+            TargetRule(
+                literal=term.text,
+                category=VESSEL,
+                pattern=_term_pattern(term),
+                metadata={"term": index},
+            )
+        )
+    return tuple(rules)
+
+
+class IvusTargets:
+    """Match targets, resolve overlaps, and record sentences, clauses and sections."""
+
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.matcher = TargetMatcher(nlp, name=name, result_type=None, prune=False)
+        self.matcher.add(list(target_rules()))
+        self.matcher.add(list(vessel_target_rules()))
+        self.terms = load_ontology().terms
+        self.cues = cues()
+
+    def __call__(self, doc: Doc) -> Doc:
+        state = state_of(doc)
+        self._structure(doc, state)
+        spans: list[Span] = self.matcher(doc)
+        by_label: dict[str, list[Span]] = {}
+        for span in spans:
+            by_label.setdefault(span.label_, []).append(span)
+        kept = {label: filter_spans(group) for label, group in by_label.items()}
+        ivus = kept.get("IVUS", [])
+        findings = kept.get("FINDING", [])
+        kept["NON_IVUS_MODALITY"] = _drop_overlapping(kept.get("NON_IVUS_MODALITY", []), ivus)
+        kept["PATHOLOGY"] = _drop_overlapping(kept.get("PATHOLOGY", []), findings)
+        for label, (attr, prefix) in TARGET_LISTS.items():
+            out: list[Target] = getattr(state, attr)
+            for index, span in enumerate(sorted(kept.get(label, []), key=lambda s: s.start)):
+                metadata = span._.target_rule.metadata or {}
+                out.append(
+                    Target(
+                        id=f"{prefix}{index + 1}",
+                        label=label,
+                        start=span.start,
+                        end=span.end,
+                        kind=metadata.get("kind", ""),
+                    )
+                )
+        for index, span in enumerate(sorted(kept.get(VESSEL, []), key=lambda s: s.start)):
+            term = self.terms[span._.target_rule.metadata["term"]]
+            state.vessels.append(
+                VMention(
+                    id=f"v{index + 1}",
+                    start=span.start,
+                    end=span.end,
+                    kind=term.kind,
+                    candidates=term.candidates,
+                    system=term.system,
+                    plural=term.plural,
+                    side=term.side,
+                )
+            )
+        return doc
+
+    def _structure(self, doc: Doc, state: State) -> None:
+        """Sentence and clause index of every token (clauses break at ';' and 'and then')."""
+        sent_of = [0] * len(doc)
+        clause_of = [0] * len(doc)
+        clause = 0
+        breaks = self.cues.clause_breaks
+        phrases = [p.split() for p in self.cues.clause_break_phrases]
+        for s_index, sent in enumerate(doc.sents):
+            state.sentences.append((sent.start, sent.end))
+            clause += 1
+            for token in sent:
+                i = token.i
+                if token.lower_ in breaks:
+                    clause += 1
+                elif any(_phrase_at(doc, i, phrase) for phrase in phrases):
+                    clause += 1
+                sent_of[i] = s_index
+                clause_of[i] = clause
+        state.sent_of = sent_of
+        state.clause_of = clause_of
+        sections: list[str | None] = [None] * len(doc)
+        for section in getattr(doc._, "sections", []) or []:
+            start, end = section.section_span
+            category = section.category
+            for i in range(start, end):
+                sections[i] = category
+        state.section_of = sections
+
+
+@Language.factory("ivus_targets", default_config={})
+def make_ivus_targets(nlp: Language, name: str) -> IvusTargets:
+    """spaCy factory: the target matcher over our rule files and the ontology."""
+    return IvusTargets(nlp, name)
+
+
+def _phrase_at(doc: Doc, i: int, phrase: list[str]) -> bool:
+    if i + len(phrase) > len(doc):
+        return False
+    return all(doc[i + k].lower_ == word for k, word in enumerate(phrase))
+
+
+def _drop_overlapping(spans: list[Span], winners: list[Span]) -> list[Span]:
+    """Spans of ``spans`` that overlap none of ``winners``."""
+    if not winners:
+        return spans
+    return [s for s in spans if not any(s.start < w.end and w.start < s.end for w in winners)]
