@@ -459,3 +459,49 @@ if __name__ == "__main__":  # python -m rules_core.gold check [--show] FILE... |
     count = check_sources(files, show=show)
     print(f"{len(files)} file(s), {count} problem(s)")
     sys.exit(1 if count else 0)
+
+
+# --- building the split files -----------------------------------------------------------------
+def split_of(doc_id: str, origin: str, folder: str) -> str:
+    """Fixed split assignment. Written notes: the ``test`` folder is the test split (written
+    before any tuning); other written notes go one in five to ``dev`` by a hash of their id.
+    Generated notes: 60/20/20 by the same hash."""
+    import hashlib
+
+    bucket = int(hashlib.sha256(doc_id.encode()).hexdigest(), 16) % 5
+    if origin == "written":
+        if folder == "test":
+            return "test"
+        return "dev" if bucket == 0 else "train"
+    return "test" if bucket == 0 else "dev" if bucket == 1 else "train"
+
+
+def build_corpus(src: str | Path, out: str | Path) -> dict[str, int]:
+    """Compile ``src/written/{train,test}/*.note`` and ``src/generated/*.note`` into
+    ``out/{train,dev,test}.jsonl``; raise :class:`MarkupError` listing every invalid note."""
+    src, out = Path(src), Path(out)
+    docs: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
+    problems: list[str] = []
+    sources = [(p, "written", p.parent.name) for p in sorted((src / "written").glob("*/*.note"))]
+    sources += [(p, "generated", "generated") for p in sorted((src / "generated").glob("*.note"))]
+    seen: set[str] = set()
+    for path, origin, folder in sources:
+        try:
+            doc = compile_note(path.read_text(encoding="utf-8"), split="train", origin=origin)
+        except MarkupError as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        if doc["id"] in seen:
+            problems.append(f"{path}: duplicate id {doc['id']}")
+            continue
+        seen.add(doc["id"])
+        doc["split"] = split_of(doc["id"], origin, folder)
+        problems.extend(f"{path}: {p}" for p in validate_document(doc))
+        docs[doc["split"]].append(doc)
+    if problems:
+        raise MarkupError("\n".join(problems))
+    counts = {}
+    for split, items in docs.items():
+        items.sort(key=lambda d: d["id"])
+        counts[split] = write_jsonl(out / f"{split}.jsonl", items)
+    return counts
