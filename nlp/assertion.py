@@ -8,6 +8,8 @@ plan section is planned unless its sentence reports a result (RULEBOOK 5).
 """
 
 from ._medspacy import ConText
+import re
+
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -37,6 +39,7 @@ class IvusContext:
         )
         self.context.add(list(context_rules()))
         self.cues = cues()
+        self.no_images = re.compile("|".join(self.cues.no_image_patterns), re.IGNORECASE)
 
     def __call__(self, doc: Doc) -> Doc:
         state = state_of(doc)
@@ -55,6 +58,7 @@ class IvusContext:
                     target.cue = modifier.modifier_span
                     break
         for target in state.ivus:
+            apply_no_images(doc, state, target, self.no_images)
             apply_section_assertion(doc, state, target, self.cues)
         return doc
 
@@ -63,6 +67,19 @@ class IvusContext:
 def make_ivus_context(nlp: Language, name: str) -> IvusContext:
     """spaCy factory: ConText restricted to IVUS, procedures and modalities."""
     return IvusContext(nlp, name)
+
+
+def apply_no_images(doc: Doc, state: State, target: Target, pattern: re.Pattern[str]) -> None:
+    """'... and no usable images were obtained': every IVUS of that sentence is an attempt
+    without images, however far the words stand from it (RULEBOOK 5)."""
+    if target.assertion not in ("affirmed", "hypothetical"):
+        return
+    start, end = state.sentences[state.sent_of[target.start]]
+    match = pattern.search(doc[start:end].text)
+    if match:
+        target.assertion = "attempted-no-images"
+        span = doc[start:end].char_span(match.start(), match.end(), alignment_mode="expand")
+        target.cue = (span.start, span.end) if span is not None else None
 
 
 def apply_section_assertion(doc: Doc, state: State, target: Target, cue_file: object) -> None:

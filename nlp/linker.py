@@ -1,22 +1,25 @@
 """The rule linker: which vessel mentions each affirmed IVUS statement examined (RULEBOOK 5).
 
 First every vessel mention gets a role from the words around it: ``access`` ("via the right
-CFV", "right IJ access", "was accessed"), ``landmark`` ("compressed by the right CIA", "below
-the renal veins"), ``transit`` ("advanced through the IVC") or ``named``. Only named mentions
-are linked. Then, for each affirmed IVUS mention:
+CFV", "right IJ access", "was accessed"), ``landmark`` ("compressed by the right CIA", "between
+the SMA and the aorta", "below the renal veins"), ``transit`` ("advanced through the IVC", "a
+wire parked in the aorta") or ``named``. Only named mentions are linked. A paired vessel still
+without a side takes the side of the note when every side the note gives agrees. Then, for each
+affirmed IVUS mention:
 
-1. ``same-sentence``: named vessels of its sentence, except in clauses that belong to another
-   modality (angiography, venography, duplex...) or only to a treatment ("a stent was deployed");
-2. ``follow-on``: the next sentences of the same section that report results (a finding, or a
-   pathology with a result verb) and name no other modality, until one does not;
+1. ``same-sentence``: named vessels of its sentence, except those in a comma segment that speaks
+   of another modality only (angiography, venography, duplex...) or in a clause that is only a
+   treatment ("a stent was deployed in ...");
+2. ``follow-on``: the next sentences of the same section and paragraph that report results (a
+   finding, or a pathology with a result verb; in an IVUS findings section also short list lines
+   that name a vessel) and name no other modality, until one does not;
 3. ``antecedent``: when its sentence names no vessel but reports a result about "the stent" or
-   "the treated segment", the vessels of the treatment sentence just before;
-4. ``findings-passage``: every named vessel of an IVUS findings section it heads.
+   "the treated segment", the vessels of the treatment sentence just before.
 
 A vessel named both in the numbered procedure list and in the narrative is linked twice; the
-coder counts it once. Findings in these contexts are IVUS findings and are attributed to the
-nearest linked vessel of their clause (else the sentence's linked vessels); findings outside
-them (angiographic stenoses) are dropped.
+coder counts it once. Findings in these contexts are IVUS findings, attributed to the nearest
+linked vessel of their clause (else every vessel linked in that context); findings outside them
+(angiographic stenoses) are dropped.
 """
 
 from __future__ import annotations
@@ -24,13 +27,18 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from rules_core.ontology import load_ontology
+
 from .extents import DETERMINERS, clause_has
+from .mentions import side_of_token
 from .rules_io import CueFile, cues
 from .state import State, Target, VMention, state_of
 
 COMPETING_PROCEDURES = frozenset({"angiography", "venography"})
 ACCESS_STOP = frozenset({"into", "to", "across", "throughout", "of", "from", "and", ",", ";"})
 ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
+FOLLOW_ON_LIMIT = 12  # sentences; a findings list after "measurements as follows" runs long
+BETWEEN_GLUE = frozenset({"and", "the", "&"})
 
 
 # --- roles -------------------------------------------------------------------------------------
@@ -41,15 +49,30 @@ def assign_roles(doc: Doc, state: State) -> None:
     before_phrases = [p.split() for p in cue.access_before_phrases]
     after_phrases = [p.split() for p in cue.access_after_phrases]
     landmark_phrases = [p.split() for p in cue.landmark_before_phrases]
-    for mention in state.vessels:
+    ordered = sorted(state.vessels, key=lambda m: (m.start, m.end))
+    for index, mention in enumerate(ordered):
         if mention.kind == "coronary":
             continue
         if _is_access(doc, state, mention, cue, before_phrases, after_phrases, endpoints):
             mention.role = "access"
         elif _is_landmark(doc, mention, cue, landmark_phrases):
             mention.role = "landmark"
-        elif mention.id not in endpoints and _is_transit(doc, state, mention, cue):
+            if _ends_at(doc, mention.start, ["between", "the"]) or _ends_at(doc, mention.start, ["between"]):
+                _spread_between(doc, ordered, index)
+        elif mention.id not in endpoints and (
+            _is_transit(doc, state, mention, cue) or _is_wire_position(doc, state, mention, cue)
+        ):
             mention.role = "transit"
+
+
+def _spread_between(doc: Doc, ordered: list[VMention], index: int) -> None:
+    """'between the SMA and the aorta': the second vessel is a landmark too."""
+    first = ordered[index]
+    for other in ordered[index + 1 :]:
+        gap = [doc[i].lower_ for i in range(first.end, other.start)]
+        if other.start >= first.end and gap and all(w in BETWEEN_GLUE for w in gap):
+            other.role = "landmark"
+        break
 
 
 def _ends_at(doc: Doc, end: int, phrase: list[str]) -> bool:
@@ -118,26 +141,77 @@ def _is_transit(doc: Doc, state: State, mention: VMention, cue: CueFile) -> bool
     return any(doc[i].lower_ in cue.advance_verbs for i in range(sent_start, j))
 
 
+def _is_wire_position(doc: Doc, state: State, mention: VMention, cue: CueFile) -> bool:
+    """'a Bentson wire was parked in the distal aorta': where a wire lies is not imaged."""
+    segment = state.segment_of[mention.start]
+    verb = False
+    j = mention.start - 1
+    while j >= 0 and mention.start - j <= 8 and state.segment_of[j] == segment:
+        word = doc[j].lower_
+        if any(t.start <= j < t.end for t in state.ivus) or _is_vessel_token(state, j):
+            return False
+        if word in cue.wire_verbs:
+            verb = True
+        elif word in cue.wire_words:
+            return verb
+        j -= 1
+    return False
+
+
+def infer_document_sides(doc: Doc, state: State) -> None:
+    """A paired vessel named without a side takes the note's side when every side the note
+    gives for its vessels (access vessels aside) and limbs ("left leg") is the same."""
+    cue = cues()
+    sides: set[str] = set()
+    for mention in state.vessels:
+        if mention.kind == "coronary" or mention.role == "access" or mention.side_inherited:
+            continue
+        if mention.side in ("left", "right"):
+            sides.add(mention.side)
+        elif mention.side == "bilateral":
+            sides.update(("left", "right"))
+    for token in doc[:-1]:
+        side = side_of_token(token.text)
+        if side in ("left", "right") and doc[token.i + 1].lower_ in cue.body_side_nouns:
+            sides.add(side)
+    if len(sides) != 1:
+        return
+    side = next(iter(sides))
+    ontology = load_ontology()
+    for mention in state.vessels:
+        if mention.side is None and mention.kind != "coronary" and not mention.plural:
+            if any(ontology.is_paired(c) for c in mention.candidates):
+                mention.side = side
+                mention.side_inherited = True
+
+
 # --- clause classes -----------------------------------------------------------------------------
 class _Clauses:
-    """Per-clause facts the linker asks about, computed once per document."""
+    """Per-clause and per-segment facts the linker asks about, computed once per document."""
 
     def __init__(self, doc: Doc, state: State, cue: CueFile) -> None:
-        self.ivus: set[int] = {state.clause_of[t.start] for t in state.ivus}
+        self.state = state
+        self.ivus_segments: set[int] = {state.segment_of[t.start] for t in state.ivus}
+        self.ivus_clauses: set[int] = {state.clause_of[t.start] for t in state.ivus}
         self.competing: set[int] = {
-            state.clause_of[p.start] for p in state.procedures if p.kind in COMPETING_PROCEDURES
-        } | {state.clause_of[m.start] for m in state.modalities}
+            state.segment_of[p.start] for p in state.procedures if p.kind in COMPETING_PROCEDURES
+        } | {state.segment_of[m.start] for m in state.modalities}
         self.findings: set[int] = {state.clause_of[f.start] for f in state.findings}
         self.treatment: set[int] = {
             state.clause_of[t.i] for t in doc if t.lower_ in cue.treatment_words
         }
 
-    def linkable(self, clause: int) -> bool:
-        """A clause whose vessels an IVUS statement of the same sentence may have examined."""
-        if clause in self.ivus:
-            return True
-        if clause in self.competing:
+    def competing_segment(self, token: int) -> bool:
+        segment = self.state.segment_of[token]
+        return segment in self.competing and segment not in self.ivus_segments
+
+    def linkable(self, mention: VMention) -> bool:
+        """A mention an IVUS statement of the same sentence may have examined."""
+        if self.competing_segment(mention.start):
             return False
+        clause = self.state.clause_of[mention.start]
+        if clause in self.ivus_clauses:
+            return True
         return not (clause in self.treatment and clause not in self.findings)
 
 
@@ -167,17 +241,13 @@ def link(doc: Doc, state: State) -> None:
         if ivus.assertion != "affirmed":
             continue
         sent = state.sent_of[ivus.start]
-        here = [
-            m for m in named_by_sent.get(sent, []) if clauses.linkable(state.clause_of[m.start])
-        ]
+        here = [m for m in named_by_sent.get(sent, []) if clauses.linkable(m)]
         add(ivus, here, "same-sentence")
         _attribute(state, findings_by_sent.get(sent, []), here, clauses, linked_findings)
         context = list(here)
         followed = False
-        for nxt in _follow_on(doc, state, sent, ivus_sents, findings_by_sent, clauses, cue):
-            mentions = [
-                m for m in named_by_sent.get(nxt, []) if clauses.linkable(state.clause_of[m.start])
-            ]
+        for nxt in _follow_on(doc, state, sent, ivus_sents, named_by_sent, findings_by_sent, clauses, cue):
+            mentions = [m for m in named_by_sent.get(nxt, []) if clauses.linkable(m)]
             add(ivus, mentions, "follow-on")
             context = mentions or context
             _attribute(state, findings_by_sent.get(nxt, []), context, clauses, linked_findings)
@@ -187,11 +257,6 @@ def link(doc: Doc, state: State) -> None:
             if previous:
                 add(ivus, previous, "antecedent")
                 _attribute(state, findings_by_sent.get(sent, []), previous, clauses, linked_findings)
-        passage = _findings_passage(state, ivus, named_by_sent, clauses)
-        if passage:
-            add(ivus, passage, "findings-passage")
-            for s in sorted({state.sent_of[m.start] for m in passage}):
-                _attribute(state, findings_by_sent.get(s, []), passage, clauses, linked_findings)
     state.ivus_findings = {fid: sorted(vids) for fid, vids in linked_findings.items()}
 
 
@@ -200,28 +265,48 @@ def _follow_on(
     state: State,
     sent: int,
     ivus_sents: set[int],
+    named_by_sent: dict[int, list[VMention]],
     findings_by_sent: dict[int, list[Target]],
     clauses: _Clauses,
     cue: CueFile,
 ) -> list[int]:
     """Sentences after ``sent`` that go on reporting this IVUS run's results."""
     out = []
-    section = state.section_of[state.sentences[sent][0]]
-    for nxt in range(sent + 1, min(sent + 4, len(state.sentences))):
+    first, last = state.sentences[sent]
+    section = state.section_of[first]
+    in_findings_section = section == "ivus_findings"
+    heading = _ends_with_colon(doc, first, last)
+    paragraph = state.paragraph_of_sent[sent]
+    for nxt in range(sent + 1, min(sent + 1 + FOLLOW_ON_LIMIT, len(state.sentences))):
         start, end = state.sentences[nxt]
         if nxt in ivus_sents or state.section_of[start] != section:
             break
-        sent_clauses = {state.clause_of[i] for i in range(start, end)}
-        if sent_clauses & clauses.competing:
+        if state.paragraph_of_sent[nxt] != paragraph and not (heading and not out):
             break
+        if any(clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct):
+            if not findings_by_sent.get(nxt):
+                break
         has_finding = bool(findings_by_sent.get(nxt))
-        has_result = any(p.start >= start and p.start < end for p in state.pathologies) and any(
+        has_result = any(start <= p.start < end for p in state.pathologies) and any(
             doc[i].lower_ in cue.result_verbs for i in range(start, end)
         )
-        if not (has_finding or has_result):
+        list_line = (
+            (in_findings_section or heading)
+            and bool(named_by_sent.get(nxt))
+            and end - start <= cue.list_line_max_tokens
+        )
+        if not (has_finding or has_result or list_line):
             break
         out.append(nxt)
     return out
+
+
+def _ends_with_colon(doc: Doc, start: int, end: int) -> bool:
+    """'measurements as follows:' or an 'IVUS findings:' heading ends its sentence with ':'."""
+    j = end - 1
+    while j > start and doc[j].is_space:
+        j -= 1
+    return doc[j].text == ":"
 
 
 def _antecedent(
@@ -248,30 +333,6 @@ def _antecedent(
     return []
 
 
-def _findings_passage(
-    state: State, ivus: Target, named_by_sent: dict[int, list[VMention]], clauses: _Clauses
-) -> list[VMention]:
-    """Named vessels of the IVUS findings section this IVUS mention heads."""
-    start = ivus.start
-    if state.section_of[start] != "ivus_findings":
-        return []
-    sections = state.section_of
-    first = start
-    while first > 0 and sections[first - 1] == "ivus_findings":
-        first -= 1
-    if state.sent_of[first] != state.sent_of[start]:
-        return []
-    end = start
-    while end < len(sections) and sections[end] == "ivus_findings":
-        end += 1
-    out = []
-    for sent in range(state.sent_of[start], state.sent_of[end - 1] + 1):
-        out.extend(
-            m for m in named_by_sent.get(sent, []) if state.clause_of[m.start] not in clauses.competing
-        )
-    return out
-
-
 def _attribute(
     state: State,
     findings: list[Target],
@@ -282,9 +343,9 @@ def _attribute(
     """Attribute IVUS findings to the nearest linked vessel before them in their clause (else
     after them in it, else every vessel linked in this context)."""
     for finding in findings:
-        clause = state.clause_of[finding.start]
-        if clause in clauses.competing and clause not in clauses.ivus:
+        if clauses.competing_segment(finding.start):
             continue
+        clause = state.clause_of[finding.start]
         same = [m for m in linked if state.clause_of[m.start] == clause]
         before = [m for m in same if m.start < finding.start]
         after = [m for m in same if m.start >= finding.start]
@@ -297,7 +358,15 @@ def _attribute(
         out.setdefault(finding.id, set()).update(m.id for m in chosen)
 
 
-# --- stated counts ------------------------------------------------------------------------------
+# --- modalities and stated counts ----------------------------------------------------------------
+def mark_coronary_oct(state: State) -> None:
+    """OCT in a sentence that names a coronary vessel is coronary OCT (92978/92979)."""
+    coronary_sents = {state.sent_of[m.start] for m in state.vessels if m.kind == "coronary"}
+    for modality in state.modalities:
+        if modality.kind == "oct" and state.sent_of[modality.start] in coronary_sents:
+            modality.kind = "oct-coronary"
+
+
 def stated_counts(doc: Doc, state: State) -> None:
     """'IVUS, 3 vessels' / 'IVUS of two vessels' next to an affirmed IVUS mention."""
     cue = cues()
@@ -316,9 +385,11 @@ def stated_counts(doc: Doc, state: State) -> None:
 
 @Language.component("ivus_linker")
 def ivus_linker(doc: Doc) -> Doc:
-    """spaCy component: roles, links, IVUS findings and stated vessel counts."""
+    """spaCy component: roles, document sides, links, IVUS findings, stated vessel counts."""
     state = state_of(doc)
     assign_roles(doc, state)
+    infer_document_sides(doc, state)
     link(doc, state)
+    mark_coronary_oct(state)
     stated_counts(doc, state)
     return doc

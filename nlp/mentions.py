@@ -71,14 +71,14 @@ def _paired(mention: VMention) -> bool:
 
 
 def drop_non_vessel_heads(doc: Doc, state: State) -> None:
-    """'popliteal fossa', 'femoral head': a bare name before a non-vessel noun is no vessel."""
+    """'popliteal fossa', 'femoral head': a bare name (no system noun, no abbreviation) before
+    a non-vessel noun is no vessel."""
     heads = frozenset(load_ontology().data.non_vessel_heads)
-    nouns = {"artery", "arteries", "vein", "veins"}
     kept = []
     for mention in state.vessels:
-        last = doc[mention.end - 1].lower_
         nxt = doc[mention.end].lower_ if mention.end < len(doc) else ""
-        if mention.kind in ("vessel", "generic") and last not in nouns and nxt in heads:
+        bare = mention.system is None and mention.kind in ("vessel", "generic")
+        if bare and nxt in heads:
             continue
         kept.append(mention)
     state.vessels = kept

@@ -74,6 +74,11 @@ class CueFile(_Strict):
     system_artery_words: frozenset[str]
     plan_result_verbs: frozenset[str]
     today_words: frozenset[str]
+    wire_words: frozenset[str]
+    wire_verbs: frozenset[str]
+    list_line_max_tokens: int
+    no_image_patterns: tuple[str, ...]
+    body_side_nouns: frozenset[str]
 
 
 def _read(name: str, model: type[_Strict]) -> Any:

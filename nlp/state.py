@@ -61,6 +61,8 @@ class State:
     sentences: list[tuple[int, int]] = field(default_factory=list)
     sent_of: list[int] = field(default_factory=list)
     clause_of: list[int] = field(default_factory=list)
+    segment_of: list[int] = field(default_factory=list)
+    paragraph_of_sent: list[int] = field(default_factory=list)
     section_of: list[str | None] = field(default_factory=list)
     ivus: list[Target] = field(default_factory=list)
     findings: list[Target] = field(default_factory=list)

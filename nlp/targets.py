@@ -108,25 +108,34 @@ class IvusTargets:
         return doc
 
     def _structure(self, doc: Doc, state: State) -> None:
-        """Sentence and clause index of every token (clauses break at ';' and 'and then')."""
+        """Sentence, paragraph, clause and comma-segment index of every token (clauses break at
+        ';' and 'and then', segments also at commas; a blank line starts a paragraph)."""
         sent_of = [0] * len(doc)
         clause_of = [0] * len(doc)
-        clause = 0
+        segment_of = [0] * len(doc)
+        clause = segment = paragraph = 0
         breaks = self.cues.clause_breaks
         phrases = [p.split() for p in self.cues.clause_break_phrases]
         for s_index, sent in enumerate(doc.sents):
             state.sentences.append((sent.start, sent.end))
+            state.paragraph_of_sent.append(paragraph)
             clause += 1
+            segment += 1
             for token in sent:
                 i = token.i
-                if token.lower_ in breaks:
+                if token.lower_ in breaks or any(_phrase_at(doc, i, phrase) for phrase in phrases):
                     clause += 1
-                elif any(_phrase_at(doc, i, phrase) for phrase in phrases):
-                    clause += 1
+                    segment += 1
+                elif token.text == ",":
+                    segment += 1
                 sent_of[i] = s_index
                 clause_of[i] = clause
+                segment_of[i] = segment
+                if token.is_space and token.text.count("\n") >= 2:
+                    paragraph += 1
         state.sent_of = sent_of
         state.clause_of = clause_of
+        state.segment_of = segment_of
         sections: list[str | None] = [None] * len(doc)
         for section in getattr(doc._, "sections", []) or []:
             start, end = section.section_span

@@ -49,6 +49,7 @@ NON_IVUS = {
     # kind: (see_code, detail) — RULEBOOK 2.
     "ice": ("93662", "intracardiac echocardiography is reported with 93662, not IVUS"),
     "oct": (None, "optical coherence tomography is not ultrasound and not +37252/+37253"),
+    "oct-coronary": ("92978", "coronary OCT is reported with 92978 (+92979), not +37252/+37253"),
     "duplex": (None, "transcutaneous duplex ultrasound is not intravascular"),
     "us-guided-access": ("76937", "ultrasound guidance for vascular access is 76937, not IVUS"),
     "tee": (None, "transesophageal echocardiography is not IVUS"),
