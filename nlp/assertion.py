@@ -60,6 +60,7 @@ class IvusContext:
         for target in state.ivus:
             apply_no_images(doc, state, target, self.no_images)
             apply_section_assertion(doc, state, target, self.cues)
+        share_appositive_assertion(doc, state.ivus)
         return doc
 
 
@@ -67,6 +68,19 @@ class IvusContext:
 def make_ivus_context(nlp: Language, name: str) -> IvusContext:
     """spaCy factory: ConText restricted to IVUS, procedures and modalities."""
     return IvusContext(nlp, name)
+
+
+def share_appositive_assertion(doc: Doc, ivus: list[Target]) -> None:
+    """'intravenous ultrasound (IVUS)', 'IVUS (Visions PV)': side-by-side names of one IVUS
+    share one assertion, the non-affirmed one when they differ."""
+    for first, second in zip(ivus, ivus[1:], strict=False):
+        gap = doc[first.end : second.start]
+        if len(gap) > 2 or any(not t.is_punct for t in gap):
+            continue
+        if first.assertion == "affirmed" and second.assertion != "affirmed":
+            first.assertion, first.cue = second.assertion, second.cue
+        elif second.assertion == "affirmed" and first.assertion != "affirmed":
+            second.assertion, second.cue = first.assertion, first.cue
 
 
 def apply_no_images(doc: Doc, state: State, target: Target, pattern: re.Pattern[str]) -> None:

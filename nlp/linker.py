@@ -63,6 +63,8 @@ def assign_roles(doc: Doc, state: State) -> None:
             _is_transit(doc, state, mention, cue) or _is_wire_position(doc, state, mention, cue)
         ):
             mention.role = "transit"
+        elif _is_treatment_object(doc, state, mention, cue):
+            mention.role = "treated"
 
 
 def _spread_between(doc: Doc, ordered: list[VMention], index: int) -> None:
@@ -158,6 +160,20 @@ def _is_wire_position(doc: Doc, state: State, mention: VMention, cue: CueFile) -
     return False
 
 
+def _is_treatment_object(doc: Doc, state: State, mention: VMention, cue: CueFile) -> bool:
+    """'left ovarian vein embolization', 'left CIV stent placement': the vessel names what a
+    treatment acted on (unless 'IVUS of the ...' names it as imaged)."""
+    j = mention.start - 1
+    while j >= 0 and doc[j].lower_ in DETERMINERS:
+        j -= 1
+    if j >= 0 and doc[j].lower_ == "of":
+        return False
+    for procedure in state.procedures:
+        if procedure.kind in cue.treatment_procedures and 0 <= procedure.start - mention.end <= 1:
+            return True
+    return False
+
+
 def infer_document_sides(doc: Doc, state: State) -> None:
     """A paired vessel named without a side takes the note's side when every side the note
     gives for its vessels (access vessels aside) and limbs ("left leg") is the same."""
@@ -231,6 +247,11 @@ def link(doc: Doc, state: State) -> None:
     linked_findings: dict[str, set[str]] = {}
     seen: set[tuple[str, str]] = set()
 
+    treated_by_sent: dict[int, list[VMention]] = {}
+    for mention in state.vessels:
+        if mention.role == "treated":
+            treated_by_sent.setdefault(state.sent_of[mention.start], []).append(mention)
+
     def add(ivus: Target, mentions: list[VMention], basis: str) -> None:
         for mention in mentions:
             if (ivus.id, mention.id) not in seen:
@@ -253,7 +274,7 @@ def link(doc: Doc, state: State) -> None:
             _attribute(state, findings_by_sent.get(nxt, []), context, clauses, linked_findings)
             followed = True
         if not here and not followed:
-            previous = _antecedent(doc, state, sent, named_by_sent, findings_by_sent, cue)
+            previous = _antecedent(doc, state, sent, named_by_sent, treated_by_sent, findings_by_sent, cue)
             if previous:
                 add(ivus, previous, "antecedent")
                 _attribute(state, findings_by_sent.get(sent, []), previous, clauses, linked_findings)
@@ -314,6 +335,7 @@ def _antecedent(
     state: State,
     sent: int,
     named_by_sent: dict[int, list[VMention]],
+    treated_by_sent: dict[int, list[VMention]],
     findings_by_sent: dict[int, list[Target]],
     cue: CueFile,
 ) -> list[VMention]:
@@ -327,9 +349,9 @@ def _antecedent(
         p_start, _ = state.sentences[prev]
         if state.section_of[p_start] != section:
             break
-        mentions = named_by_sent.get(prev, [])
+        mentions = named_by_sent.get(prev, []) + treated_by_sent.get(prev, [])
         if mentions and clause_has(doc, state, mentions[0].start, cue.treatment_words):
-            return mentions
+            return sorted(mentions, key=lambda m: m.start)
     return []
 
 

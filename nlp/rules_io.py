@@ -79,6 +79,7 @@ class CueFile(_Strict):
     list_line_max_tokens: int
     no_image_patterns: tuple[str, ...]
     body_side_nouns: frozenset[str]
+    treatment_procedures: frozenset[str]
 
 
 def _read(name: str, model: type[_Strict]) -> Any:

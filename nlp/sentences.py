@@ -5,9 +5,9 @@ Rules (in order), over tokens:
    ("FINDINGS:", an all-caps line), starts a sentence;
 2. any other line break starts a sentence unless the line before ends without terminal
    punctuation and the next line starts in lower case (a wrapped line);
-3. ".", "!" and "?" end a sentence when the next word starts with a capital or a digit, except
-   after abbreviations dictation uses before a capital ("Dr.", "Lt.", "approx.", "No.") and the
-   number of a list item ("1.").
+3. ".", "!" and "?" end a sentence before a word or a number (lower-case dictation included),
+   except after abbreviations dictation writes with a period ("Dr.", "Lt.", "approx.", "No."),
+   single capitals ("R. CIV") and the number of a list item ("1.").
 Semicolons do not split sentences (the linker treats them as clause breaks).
 
 Compared in ``bench/sentences.py`` with PyRuSH and spaCy's sentencizer on the corpus.
@@ -21,9 +21,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 ABBREVIATIONS = frozenset(
-    "dr mr mrs ms st no nos fig vs approx appr e.g i.e etc lt rt l r bilat pt pts cc mg ml min "
-    "sec hr hrs mm cm fr ca dx hx sx tx rx inc co ref resp est vol wt ht temp dept univ jr sr "
-    "cf al ant post sup inf prox dist med lat gm gms mcg meq hgb inj iv".split()
+    "dr mr mrs ms st no nos vs approx appr etc fig lt rt l r bilat pt pts inc co ref resp est "
+    "jr sr cf al ant post sup inf prox dist med lat dept univ wt ht temp vol".split()
 )
 LIST_MARKER = re.compile(r"^(?:\d{1,2}[.)]|[a-hA-H][.)]|[-•*·▪–—]|\(\d{1,2}\)|#\d{1,2})$")
 TERMINAL = frozenset({".", "!", "?"})
@@ -114,7 +113,7 @@ def _ends_sentence(doc: Doc, prev_i: int, token: object) -> bool:
     if prev.text not in TERMINAL:
         return False
     nxt = token.text  # type: ignore[attr-defined]
-    if not (nxt[:1].isupper() or nxt[:1].isdigit() or nxt[:1] in "(\"'"):
+    if not (nxt[:1].isalpha() or nxt[:1].isdigit() or nxt[:1] in "(\"'"):
         return False
     if prev.text == "." and prev_i > 0:
         before = doc[prev_i - 1]

@@ -29,6 +29,24 @@ class Errors:
     E017 = "JSONL line {line} of {path!r} is not an object with 'id' and 'text': {detail}"
     E018 = "Document {doc!r} is {size} characters long, over the limit of {limit}."
 
+    # E1xx: the HTTP service (api/service.py and its adapters).
+    E101 = (
+        "No API keys are configured: set IVUS_CODER_API_KEYS (comma-separated) or give a keys "
+        "file (--api-keys-file); --insecure-no-auth turns authentication off, for local use only."
+    )
+    E102 = "API keys file {path!r} could not be read: {detail}"
+    E103 = "Document {index} of the batch is not an object with a string 'text': {detail}"
+    E104 = "A batch of {count} documents is over the limit of {limit} per request."
+    E105 = "The request body is not a FHIR DocumentReference or a Bundle of them: {detail}"
+    E106 = "DocumentReference {doc!r} has no text/plain attachment with inline base64 data."
+    E107 = "Document {doc!r} declares charset {charset!r}, which is not supported."
+    E108 = "The HL7 v2 message could not be parsed: {detail}"
+    E109 = (
+        "HL7 v2 message type {type!r} is not a document message with content "
+        "(MDM^T02, T04, T06, T08 or T10)."
+    )
+    E110 = "HL7 v2 message {doc!r} holds no report text in its OBX segments."
+
 
 class IvusCoderError(ValueError):
     """An error with a stable code (``E0xx``) and a message safe to show a user."""
