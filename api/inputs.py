@@ -1,4 +1,4 @@
-"""Reading documents for a batch: .txt files, folders of them, JSON lines, CSV, or stdin.
+"""Reading documents for a batch: text files, folders of .txt files, JSON lines, CSV, or stdin.
 
 Each input yields :class:`InputDocument` records in input order. A document that cannot be read
 (missing, not UTF-8, binary, a malformed JSON line) becomes a record carrying its error, so the
@@ -101,11 +101,9 @@ def iter_documents(
                 yield _from_file(child, child.name)
             continue
         suffix = path.suffix.lower()
-        if suffix == ".txt" or (not path.exists() and suffix not in (".jsonl", ".csv")):
-            yield _from_file(path, path.name)
-            continue
         if suffix not in (".jsonl", ".csv"):
-            raise IvusCoderError("E015", path=item)
+            yield _from_file(path, path.name)  # any other file is one plain-text note
+            continue
         try:
             content = decode_document(path.read_bytes(), path.name)
         except OSError as exc:

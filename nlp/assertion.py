@@ -59,6 +59,7 @@ class IvusContext:
                     break
         for target in state.ivus:
             apply_no_images(doc, state, target, self.no_images)
+        for target in (*state.ivus, *state.procedures):
             apply_section_assertion(doc, state, target, self.cues)
         share_appositive_assertion(doc, state.ivus)
         return doc
@@ -97,8 +98,9 @@ def apply_no_images(doc: Doc, state: State, target: Target, pattern: re.Pattern[
 
 
 def apply_section_assertion(doc: Doc, state: State, target: Target, cue_file: object) -> None:
-    """History sections make IVUS historical; plan sections make it planned unless a result is
-    reported in the same sentence (``plan_result_verbs``) or the sentence says 'today'."""
+    """History sections make IVUS (or a procedure) historical; plan sections make it planned
+    unless a result is reported in the same sentence (``plan_result_verbs``) or the sentence
+    says 'today'."""
     if target.assertion != "affirmed":
         return
     section = state.section_of[target.start] if state.section_of else None

@@ -239,18 +239,18 @@ def link(doc: Doc, state: State) -> None:
     named_by_sent: dict[int, list[VMention]] = {}
     for mention in state.vessels:
         if mention.role == "named":
-            named_by_sent.setdefault(state.sent_of[mention.start], []).append(mention)
+            named_by_sent.setdefault(state.unit_of[mention.start], []).append(mention)
     findings_by_sent: dict[int, list[Target]] = {}
     for finding in state.findings:
-        findings_by_sent.setdefault(state.sent_of[finding.start], []).append(finding)
-    ivus_sents = {state.sent_of[t.start] for t in state.ivus}
+        findings_by_sent.setdefault(state.unit_of[finding.start], []).append(finding)
+    ivus_sents = {state.unit_of[t.start] for t in state.ivus}
     linked_findings: dict[str, set[str]] = {}
     seen: set[tuple[str, str]] = set()
 
     treated_by_sent: dict[int, list[VMention]] = {}
     for mention in state.vessels:
         if mention.role == "treated":
-            treated_by_sent.setdefault(state.sent_of[mention.start], []).append(mention)
+            treated_by_sent.setdefault(state.unit_of[mention.start], []).append(mention)
 
     def add(ivus: Target, mentions: list[VMention], basis: str) -> None:
         for mention in mentions:
@@ -261,7 +261,7 @@ def link(doc: Doc, state: State) -> None:
     for ivus in state.ivus:
         if ivus.assertion != "affirmed":
             continue
-        sent = state.sent_of[ivus.start]
+        sent = state.unit_of[ivus.start]
         here = [m for m in named_by_sent.get(sent, []) if clauses.linkable(m)]
         add(ivus, here, "same-sentence")
         _attribute(state, findings_by_sent.get(sent, []), here, clauses, linked_findings)
@@ -293,16 +293,16 @@ def _follow_on(
 ) -> list[int]:
     """Sentences after ``sent`` that go on reporting this IVUS run's results."""
     out = []
-    first, last = state.sentences[sent]
+    first, last = state.units[sent]
     section = state.section_of[first]
     in_findings_section = section == "ivus_findings"
     heading = _ends_with_colon(doc, first, last)
-    paragraph = state.paragraph_of_sent[sent]
-    for nxt in range(sent + 1, min(sent + 1 + FOLLOW_ON_LIMIT, len(state.sentences))):
-        start, end = state.sentences[nxt]
+    paragraph = state.paragraph_of_unit[sent]
+    for nxt in range(sent + 1, min(sent + 1 + FOLLOW_ON_LIMIT, len(state.units))):
+        start, end = state.units[nxt]
         if nxt in ivus_sents or state.section_of[start] != section:
             break
-        if state.paragraph_of_sent[nxt] != paragraph and not (heading and not out):
+        if state.paragraph_of_unit[nxt] != paragraph and not (heading and not out):
             break
         if any(clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct):
             if not findings_by_sent.get(nxt):
@@ -340,13 +340,13 @@ def _antecedent(
     cue: CueFile,
 ) -> list[VMention]:
     """'Post-stent IVUS showed full expansion': the vessels of the treatment just before."""
-    start, end = state.sentences[sent]
+    start, end = state.units[sent]
     words = {doc[i].lower_ for i in range(start, end)}
     if not findings_by_sent.get(sent) and not (words & cue.anaphora and words & cue.result_verbs):
         return []
     section = state.section_of[start]
     for prev in range(sent - 1, max(sent - 3, -1), -1):
-        p_start, _ = state.sentences[prev]
+        p_start, _ = state.units[prev]
         if state.section_of[p_start] != section:
             break
         mentions = named_by_sent.get(prev, []) + treated_by_sent.get(prev, [])

@@ -80,6 +80,7 @@ class CueFile(_Strict):
     no_image_patterns: tuple[str, ...]
     body_side_nouns: frozenset[str]
     treatment_procedures: frozenset[str]
+    long_sentence_tokens: int
 
 
 def _read(name: str, model: type[_Strict]) -> Any:

@@ -136,6 +136,7 @@ class IvusTargets:
         state.sent_of = sent_of
         state.clause_of = clause_of
         state.segment_of = segment_of
+        self._linking_units(doc, state)
         sections: list[str | None] = [None] * len(doc)
         for section in getattr(doc._, "sections", []) or []:
             start, end = section.section_span
@@ -143,6 +144,25 @@ class IvusTargets:
             for i in range(start, end):
                 sections[i] = category
         state.section_of = sections
+
+    def _linking_units(self, doc: Doc, state: State) -> None:
+        """The spans the linker treats as sentences: sentences, except that a run-on sentence
+        longer than ``long_sentence_tokens`` is cut at its commas and clause breaks."""
+        unit_of = [0] * len(doc)
+        limit = self.cues.long_sentence_tokens
+        for s_index, (start, end) in enumerate(state.sentences):
+            cuts = [start]
+            if end - start > limit:
+                cuts += [i + 1 for i in range(start, end - 1) if state.segment_of[i + 1] != state.segment_of[i]]
+            cuts.append(end)
+            for a, b in zip(cuts, cuts[1:], strict=False):
+                if b <= a:
+                    continue
+                state.units.append((a, b))
+                state.paragraph_of_unit.append(state.paragraph_of_sent[s_index])
+                for i in range(a, b):
+                    unit_of[i] = len(state.units) - 1
+        state.unit_of = unit_of
 
 
 @Language.factory("ivus_targets", default_config={})
