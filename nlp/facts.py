@@ -26,17 +26,18 @@ from .rules_io import extractor_version
 from .state import State, Target, state_of
 
 
-def _span(doc: Doc, start: int, end: int) -> Span:
-    span = doc[start:end]
-    return Span(span.start_char, span.end_char, span.text)
+def doc_to_facts(doc: Doc, text: str | None = None) -> Facts:
+    """The facts of one processed document; span texts come from ``text`` (the original note,
+    which may differ from ``doc.text`` in joined line breaks only) when given."""
+    source = doc.text if text is None else text
 
+    def _span(doc: Doc, start: int, end: int) -> Span:
+        span = doc[start:end]
+        return Span(span.start_char, span.end_char, source[span.start_char : span.end_char])
 
-def _cue(doc: Doc, target: Target) -> Span | None:
-    return _span(doc, *target.cue) if target.cue else None
+    def _cue(doc: Doc, target: Target) -> Span | None:
+        return _span(doc, *target.cue) if target.cue else None
 
-
-def doc_to_facts(doc: Doc) -> Facts:
-    """The facts of one processed document."""
     state: State = state_of(doc)
     ivus_sents = {state.sent_of[t.start] for t in state.ivus if t.assertion == "affirmed"}
     set_aside = tuple(
@@ -45,7 +46,7 @@ def doc_to_facts(doc: Doc) -> Facts:
         if m.role != "named" and state.sent_of[m.start] in ivus_sents
     )
     return Facts(
-        text_length=len(doc.text),
+        text_length=len(source),
         ivus=tuple(
             IvusMention(
                 t.id,

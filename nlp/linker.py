@@ -30,7 +30,7 @@ from spacy.tokens import Doc
 from rules_core.ontology import load_ontology
 
 from .extents import DETERMINERS, clause_has
-from .mentions import side_of_token
+from .mentions import LIST_GLUE, side_of_token
 from .rules_io import CueFile, cues
 from .state import State, Target, VMention, state_of
 
@@ -59,6 +59,8 @@ def assign_roles(doc: Doc, state: State) -> None:
             mention.role = "landmark"
             if _ends_at(doc, mention.start, ["between", "the"]) or _ends_at(doc, mention.start, ["between"]):
                 _spread_between(doc, ordered, index)
+            if mention.end < len(doc) and doc[mention.end].lower_ in cue.landmark_after:
+                _spread_back(doc, ordered, index)
         elif mention.id not in endpoints and (
             _is_transit(doc, state, mention, cue) or _is_wire_position(doc, state, mention, cue)
         ):
@@ -75,6 +77,18 @@ def _spread_between(doc: Doc, ordered: list[VMention], index: int) -> None:
         if other.start >= first.end and gap and all(w in BETWEEN_GLUE for w in gap):
             other.role = "landmark"
         break
+
+
+def _spread_back(doc: Doc, ordered: list[VMention], index: int) -> None:
+    """'the celiac, SMA and right renal artery arise from the true lumen': every vessel of the
+    list before a landmark verb is a landmark."""
+    current = ordered[index]
+    for other in reversed(ordered[:index]):
+        gap = [doc[i].lower_ for i in range(other.end, current.start)]
+        if other.end > current.start or not gap or any(w not in LIST_GLUE for w in gap):
+            break
+        other.role = "landmark"
+        current = other
 
 
 def _ends_at(doc: Doc, end: int, phrase: list[str]) -> bool:

@@ -140,7 +140,9 @@ def resolve_sides(doc: Doc, state: State) -> None:
         if mention.side is not None:
             continue
         j = mention.start - 1
-        while j >= 0 and (doc[j].lower_ in qualifiers or doc[j].lower_ in SIDE_GAP or doc[j].text == "."):
+        while j >= 0 and (
+            doc[j].lower_ in qualifiers or doc[j].lower_ in SIDE_GAP or doc[j].text == "." or doc[j].is_space
+        ):
             j -= 1
         side = side_of_token(doc[j].text) if j >= 0 else None
         if side is not None:

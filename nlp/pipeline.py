@@ -18,6 +18,7 @@ from rules_core.types import Facts
 from . import assertion, extents, linker, mentions, sentences, targets  # noqa: F401  (factories)
 from .facts import doc_to_facts
 from .rules_io import extractor_version, ivus_gate, section_rules
+from .sentences import unwrap_lines
 from .tokenizer import customize_tokenizer
 
 
@@ -58,13 +59,14 @@ class Extractor:
         return self.gate.search(text) is not None
 
     def process(self, text: str) -> Doc | None:
-        """The processed Doc, or None when the note fails the gate."""
+        """The processed Doc (of the text with wrapped lines joined, offsets unchanged), or
+        None when the note fails the gate."""
         if not self.passes_gate(text):
             return None
-        return self.nlp(text)
+        return self.nlp(unwrap_lines(text))
 
     def extract(self, text: str) -> Facts:
         doc = self.process(text)
         if doc is None:
             return Facts(text_length=len(text), extractor_version=self.version)
-        return doc_to_facts(doc)
+        return doc_to_facts(doc, text)

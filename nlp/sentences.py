@@ -24,6 +24,16 @@ ABBREVIATIONS = frozenset(
     "dr mr mrs ms st no nos vs approx appr etc fig lt rt l r bilat pt pts inc co ref resp est "
     "jr sr cf al ant post sup inf prox dist med lat dept univ wt ht temp vol".split()
 )
+WRAPPED_LINE = re.compile(r"(?<=[A-Za-z0-9,;(/\-])(\r?\n)(?=[ \t]*[a-z])")
+
+
+def unwrap_lines(text: str) -> str:
+    """Replace a line break inside a sentence (the line goes on in lower case) with spaces of
+    the same length, so "intravascular\nultrasound" matches as one phrase and every character
+    offset stays the same."""
+    return WRAPPED_LINE.sub(lambda m: " " * len(m.group(1)), text)
+
+
 LIST_MARKER = re.compile(r"^(?:\d{1,2}[.)]|[a-hA-H][.)]|[-•*·▪–—]|\(\d{1,2}\)|#\d{1,2})$")
 TERMINAL = frozenset({".", "!", "?"})
 
