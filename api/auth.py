@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,7 +28,8 @@ log = logging.getLogger("ivus_coder.auth")
 bearer = HTTPBearer(
     auto_error=False,
     bearerFormat="API key",
-    description="An API key from IVUS_CODER_API_KEYS or the keys file, as `Authorization: Bearer KEY`.",
+    description="An API key from IVUS_CODER_API_KEYS or the keys file: "
+    "`Authorization: Bearer KEY`.",
 )
 
 
@@ -43,7 +45,9 @@ def read_keys(keys_file: str | None = None, environ: dict[str, str] | None = Non
         try:
             text = Path(keys_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise IvusCoderError("E102", path=keys_file, detail=getattr(exc, "strerror", None) or str(exc)) from exc
+            raise IvusCoderError(
+                "E102", path=keys_file, detail=getattr(exc, "strerror", None) or str(exc)
+            ) from exc
         for line in text.splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
@@ -79,7 +83,7 @@ class KeyStore:
 
 
 def authenticate(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 ) -> str:
     """FastAPI dependency: the caller's identity (key fingerprint, or ``anonymous:<client>`` when
     authentication is off), then the caller's rate limit. 401 / 429 as problems."""
@@ -92,7 +96,9 @@ def authenticate(
                 if credentials is None
                 else "The API key is not known."
             )
-            raise Problem("unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="ivus-coder"'})
+            raise Problem(
+                "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="ivus-coder"'}
+            )
     else:
         identity = f"anonymous:{request.client.host if request.client else '-'}"
     request.state.identity = identity

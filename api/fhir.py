@@ -38,6 +38,7 @@ from .identifiers import (
     POLICY_PREFIX,
     VESSEL_SYSTEM,
 )
+from .problems import Problem
 
 _NAMESPACE = uuid.UUID("5b0c55a4-7c1e-4f4e-9d7e-2f1d0a3e9c11")
 MISSING_SUBJECT = {"display": "subject not given in the DocumentReference"}
@@ -67,14 +68,16 @@ def _brief(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def read_request(body: bytes, limit: int) -> list[FhirDocument]:
-    """The documents of a ``$ivus-code`` request (E105 for a body that is neither resource,
-    E104 for more DocumentReferences than ``limit``). Per-document problems are kept on the
-    documents, so one bad entry never fails a Bundle."""
+def read_request(body: bytes, limit: int) -> tuple[list[FhirDocument], bool]:
+    """The documents of a ``$ivus-code`` request, and whether it was a single DocumentReference.
+
+    400 for a body that is not JSON; E105 for one that is neither resource; E104 for more
+    DocumentReferences than ``limit``. A single DocumentReference's problem is raised; in a
+    Bundle, problems are kept on the documents, so one bad entry never fails the Bundle."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IvusCoderError("E105", detail=f"not JSON ({exc.__class__.__name__})") from exc
+        raise Problem("malformed-json", "The request body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise IvusCoderError("E105", detail="the body is not a JSON object")
     kind = data.get("resourceType")
@@ -82,10 +85,10 @@ def read_request(body: bytes, limit: int) -> list[FhirDocument]:
         document = _read_document(data, 0, None)
         if document.error is not None:
             raise document.error
-        return [document]
+        return [document], True
     if kind != "Bundle":
         raise IvusCoderError("E105", detail=f"resourceType is {kind!r}")
-    return _read_bundle(data, limit)
+    return _read_bundle(data, limit), False
 
 
 def _read_bundle(data: dict[str, Any], limit: int) -> list[FhirDocument]:
@@ -94,7 +97,13 @@ def _read_bundle(data: dict[str, Any], limit: int) -> list[FhirDocument]:
     entries = data.get("entry") or []
     if not isinstance(entries, list):
         raise IvusCoderError("E105", detail="Bundle.entry is not a list")
-    envelope = {**data, "entry": [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e for e in entries]}
+    envelope = {
+        **data,
+        "entry": [
+            {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+            for e in entries
+        ],
+    }
     try:
         Bundle.model_validate(envelope)
     except ValidationError as exc:
@@ -121,7 +130,9 @@ def _read_document(data: dict[str, Any], index: int, full_url: str | None) -> Fh
     except ValidationError as exc:
         ident = data.get("id") if isinstance(data.get("id"), str) else fallback_id
         return FhirDocument(
-            index, ident, _reference(ident if ident != fallback_id else None, None, full_url, index),
+            index,
+            ident,
+            _reference(ident if ident != fallback_id else None, None, full_url, index),
             error=IvusCoderError("E105", detail=_brief(exc)),
         )
     plain = json.loads(resource.model_dump_json(exclude_none=True))
@@ -162,7 +173,11 @@ def _attachment_text(resource: Any, document_id: str) -> str:
         media, _, params = (attachment.contentType or "").partition(";")
         if media.strip().lower() != "text/plain" or attachment.data is None:
             continue
-        raw = attachment.data if isinstance(attachment.data, bytes) else base64.b64decode(attachment.data)
+        raw = (
+            attachment.data
+            if isinstance(attachment.data, bytes)
+            else base64.b64decode(attachment.data)
+        )
         charset = "utf-8"
         for param in params.split(";"):
             name, _, value = param.partition("=")
@@ -193,10 +208,15 @@ def _now() -> str:
 
 
 def _vessel_concept(vessel_id: str, label: str) -> dict[str, Any]:
-    return {"coding": [{"system": VESSEL_SYSTEM, "code": vessel_id, "display": label}], "text": label}
+    return {
+        "coding": [{"system": VESSEL_SYSTEM, "code": vessel_id, "display": label}],
+        "text": label,
+    }
 
 
-def _charge_items(document: FhirDocument, result: dict[str, Any], key: str) -> list[tuple[str, dict[str, Any]]]:
+def _charge_items(
+    document: FhirDocument, result: dict[str, Any], key: str
+) -> list[tuple[str, dict[str, Any]]]:
     labels = {v["id"]: v["label"] for v in result["vessels"]}
     items = []
     for code in ("37252", "37253"):
@@ -205,7 +225,12 @@ def _charge_items(document: FhirDocument, result: dict[str, Any], key: str) -> l
             continue
         vessels = list(dict.fromkeys(v for u in units for v in u["vessels"]))
         groups = "; ".join(
-            u["group"] + (f" (one continuous lesion: {u['merged_by']['text']!r})" if u.get("merged_by") else "")
+            u["group"]
+            + (
+                f" (one continuous lesion: {u['merged_by']['text']!r})"
+                if u.get("merged_by")
+                else ""
+            )
             for u in units
         )
         resource: dict[str, Any] = {
@@ -230,17 +255,26 @@ def _charge_items(document: FhirDocument, result: dict[str, Any], key: str) -> l
 
 
 def _detected_issues(
-    document: FhirDocument, result: dict[str, Any], text: str, key: str, implicated: list[dict[str, Any]], now: str
+    document: FhirDocument,
+    result: dict[str, Any],
+    text: str,
+    key: str,
+    implicated: list[dict[str, Any]],
+    now: str,
 ) -> list[tuple[str, dict[str, Any]]]:
     issues = []
     for number, flag in enumerate(result["flags"]):
         detail = flag["message"]
         if flag["end"] > flag["start"]:
-            detail += f' (at characters {flag["start"]}-{flag["end"]}: "{text[flag["start"]:flag["end"]]}")'
+            quoted = text[flag["start"] : flag["end"]]
+            detail += f' (at characters {flag["start"]}-{flag["end"]}: "{quoted}")'
         resource: dict[str, Any] = {
             "resourceType": "DetectedIssue",
             "status": "preliminary",
-            "code": {"coding": [{"system": FLAG_SYSTEM, "code": flag["code"]}], "text": flag["code"]},
+            "code": {
+                "coding": [{"system": FLAG_SYSTEM, "code": flag["code"]}],
+                "text": flag["code"],
+            },
             "severity": "moderate",
             "identifiedDateTime": now,
             "author": {"display": DEVICE_NAME},
@@ -254,7 +288,9 @@ def _detected_issues(
     return issues
 
 
-def _outcome(severity: str, code: str, diagnostics: str, error_code: str | None = None) -> dict[str, Any]:
+def _outcome(
+    severity: str, code: str, diagnostics: str, error_code: str | None = None
+) -> dict[str, Any]:
     issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
     if error_code:
         issue["details"] = {"coding": [{"system": ERROR_SYSTEM, "code": error_code}]}
@@ -268,18 +304,23 @@ def document_entries(
     now = now or _now()
     key = f"{document.index}|{json.dumps(document.reference, sort_keys=True)}"
     if isinstance(outcome, IvusCoderError):
-        resource = _outcome("error", "invalid", f"{document.document_id}: {outcome.detail}", outcome.code)
+        resource = _outcome(
+            "error", "invalid", f"{document.document_id}: {outcome.detail}", outcome.code
+        )
         return [{"fullUrl": _uuid(key, "error", outcome.code), "resource": resource}]
     result = outcome
     key += f"|{result['ruleset_version']}|{result['policy']}"
     charges = _charge_items(document, result, key)
     implicated = [{"reference": url} for url, _ in charges]
-    produced = charges + _detected_issues(document, result, document.text or "", key, implicated, now)
+    produced = charges + _detected_issues(
+        document, result, document.text or "", key, implicated, now
+    )
     if not produced:
         info = _outcome(
             "information",
             "informational",
-            f"{document.document_id}: no +37252/+37253 charge proposed (policy {result['policy']}).",
+            f"{document.document_id}: no +37252/+37253 charge proposed "
+            f"(policy {result['policy']}).",
         )
         produced.append((_uuid(key, "OperationOutcome"), info))
     provenance = {
@@ -288,7 +329,12 @@ def document_entries(
         "recorded": now,
         "policy": [POLICY_PREFIX + result["policy"]],
         "activity": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "code": "CREATE"}]
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation",
+                    "code": "CREATE",
+                }
+            ]
         },
         "agent": [
             {
@@ -313,5 +359,10 @@ def response_bundle(entries: list[dict[str, Any]], now: str | None = None) -> di
     """The answer Bundle (type ``collection``), validated with fhir.resources R4B."""
     from fhir.resources.R4B.bundle import Bundle
 
-    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": now or _now(), "entry": entries}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": now or _now(),
+        "entry": entries,
+    }
     return json.loads(Bundle.model_validate(bundle).model_dump_json(exclude_none=True))

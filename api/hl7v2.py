@@ -76,7 +76,9 @@ def _unescape(value: str, enc: tuple[str, str, str, str, str], formatted: bool) 
             return "\n"
         return ""  # highlighting (H, N), character-set switches (C, M), other formatting
 
-    return re.sub(re.escape(esc) + r"([^" + re.escape(esc) + r"]{1,32})" + re.escape(esc), replace, value)
+    return re.sub(
+        re.escape(esc) + r"([^" + re.escape(esc) + r"]{1,32})" + re.escape(esc), replace, value
+    )
 
 
 def _component(value: str, enc: tuple[str, str, str, str, str], index: int) -> str:
@@ -119,7 +121,9 @@ def read_mdm(body: bytes, charset: str | None = None) -> MdmDocument:
         raise IvusCoderError("E108", detail="it does not start with an MSH segment")
     enc = _encoding(message)
     try:
-        parsed = parse_message(message, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
+        parsed = parse_message(
+            message, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT
+        )
         msh = parsed.msh
         message_type = msh.msh_9.to_er7()
         control_id = msh.msh_10.to_er7()
@@ -151,7 +155,15 @@ def read_mdm(body: bytes, charset: str | None = None) -> MdmDocument:
         raise IvusCoderError("E110", doc=document_id)
     evn = segments.get("EVN", [])
     activity = next(
-        (_component(v, enc, 0) for v in (txa[4] if len(txa) > 4 else "", evn[2] if len(evn) > 2 else "", msh_fields[6] if len(msh_fields) > 6 else "") if v),
+        (
+            _component(v, enc, 0)
+            for v in (
+                txa[4] if len(txa) > 4 else "",
+                evn[2] if len(evn) > 2 else "",
+                msh_fields[6] if len(msh_fields) > 6 else "",
+            )
+            if v
+        ),
         "",
     )
     return MdmDocument(
@@ -199,7 +211,9 @@ def _copy_segment(message: Any, raw: str | None, group: Any = None) -> None:
 
     if raw:
         target = group if group is not None else message
-        target.add(parse_segment(raw, version=ANSWER_VERSION, validation_level=VALIDATION_LEVEL.TOLERANT))
+        target.add(
+            parse_segment(raw, version=ANSWER_VERSION, validation_level=VALIDATION_LEVEL.TOLERANT)
+        )
 
 
 def build_answer(mdm: MdmDocument, result: dict[str, Any]) -> str:
@@ -207,7 +221,9 @@ def build_answer(mdm: MdmDocument, result: dict[str, Any]) -> str:
     from hl7apy.consts import VALIDATION_LEVEL
     from hl7apy.core import Message
 
-    lines = [(code, [u for u in result["units"] if u["code"] == code]) for code in ("37252", "37253")]
+    lines = [
+        (code, [u for u in result["units"] if u["code"] == code]) for code in ("37252", "37253")
+    ]
     lines = [(code, units) for code, units in lines if units]
     flags = [f"review {f['code']}: {f['message']}" for f in result["flags"]]
     if not lines:
@@ -241,7 +257,8 @@ def build_answer(mdm: MdmDocument, result: dict[str, Any]) -> str:
         ft1.ft1_10 = str(len(units))
         ft1.ft1_25 = coded
         comments = [
-            f"{u['code']} {u['group']}: " + ", ".join(labels.get(v, v) for v in u["vessels"]) for u in units
+            f"{u['code']} {u['group']}: " + ", ".join(labels.get(v, v) for v in u["vessels"])
+            for u in units
         ]
         if number == 1:
             comments += flags

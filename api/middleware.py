@@ -86,7 +86,9 @@ class ServiceMiddleware:
                 response_started = True
                 status = message["status"]
                 extra = [*_COMMON_HEADERS, (b"x-request-id", request_id.encode("ascii"))]
-                if no_store and not any(k == b"cache-control" for k, _ in message.get("headers", [])):
+                if no_store and not any(
+                    k == b"cache-control" for k, _ in message.get("headers", [])
+                ):
                     extra.append((b"cache-control", b"no-store"))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
@@ -102,8 +104,17 @@ class ServiceMiddleware:
                 problem = Problem("body-too-large", exc.detail)
             else:
                 frames = "".join(traceback.format_tb(exc.__traceback__))
-                log.error("unhandled %s on %s %s [%s]\n%s", type(exc).__name__, scope["method"], _route(scope), request_id, frames)
-                problem = Problem("internal-error", f"An internal error occurred; quote request id {request_id}.")
+                log.error(
+                    "unhandled %s on %s %s [%s]\n%s",
+                    type(exc).__name__,
+                    scope["method"],
+                    _route(scope),
+                    request_id,
+                    frames,
+                )
+                problem = Problem(
+                    "internal-error", f"An internal error occurred; quote request id {request_id}."
+                )
             if not response_started:
                 await render(problem, path, request_id)(scope, receive, send_with_headers)
         finally:
@@ -122,17 +133,25 @@ class ServiceMiddleware:
                     state.get("identity", "-"),
                 )
 
-    def _precheck(self, scope: Scope, headers: list[tuple[bytes, bytes]], path: str) -> Problem | None:
+    def _precheck(
+        self, scope: Scope, headers: list[tuple[bytes, bytes]], path: str
+    ) -> Problem | None:
         """413 on a declared Content-Length over the limit; 415 on a POST of the wrong type."""
         length = next((v for k, v in headers if k == b"content-length"), None)
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            return Problem("body-too-large", f"The request body is over the limit of {self.max_body_bytes} bytes.")
+            return Problem(
+                "body-too-large",
+                f"The request body is over the limit of {self.max_body_bytes} bytes.",
+            )
         accepted = self.consumes.get(path)
         if accepted and scope["method"] == "POST":
             media = media_type_of(headers)
             if media not in accepted:
-                shown = media or "no Content-Type"
-                return Problem("unsupported-media-type", f"{shown} is not accepted here; send {' or '.join(accepted)}.")
+                shown = f"Content-Type {media}" if media else "A request without Content-Type"
+                return Problem(
+                    "unsupported-media-type",
+                    f"{shown} is not accepted here; send {' or '.join(accepted)}.",
+                )
         return None
 
     def _limited(self, receive: Receive) -> Receive:

@@ -87,14 +87,23 @@ def install_openapi(app: FastAPI, *, description: str, auth_enabled: bool) -> No
         for example in load_examples():
             operation = schema["paths"].get(example.path, {}).get(example.method.lower())
             if operation is None:
-                raise KeyError(f"example {example.name}: no operation {example.method} {example.path}")
+                raise KeyError(
+                    f"example {example.name}: no operation {example.method} {example.path}"
+                )
             content = operation.setdefault("requestBody", {}).setdefault("content", {})
             media = content.setdefault(example.content_type, {"schema": {"type": "string"}})
             text = example.description
             if example.query:
-                text = (text + " " if text else "") + "Query: " + "&".join(f"{k}={v}" for k, v in example.query.items()) + "."
+                text = (
+                    (text + " " if text else "")
+                    + "Query: "
+                    + "&".join(f"{k}={v}" for k, v in example.query.items())
+                    + "."
+                )
             if example.headers:
-                text += " Headers: " + ", ".join(f"{k}: {v}" for k, v in example.headers.items()) + "."
+                text += (
+                    " Headers: " + ", ".join(f"{k}: {v}" for k, v in example.headers.items()) + "."
+                )
             media.setdefault("examples", {})[example.name] = {
                 "summary": example.summary,
                 "description": text.strip(),

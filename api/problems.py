@@ -224,4 +224,6 @@ def problem_responses(*statuses: int, fhir: bool = False) -> dict[int | str, dic
         content = {FHIR_JSON: {"schema": OPERATION_OUTCOME_SCHEMA}}
     else:
         content = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}
-    return {status: {"description": descriptions[status], "content": content} for status in statuses}
+    return {
+        status: {"description": descriptions[status], "content": content} for status in statuses
+    }

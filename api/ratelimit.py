@@ -20,7 +20,9 @@ MAX_CALLERS = 10_000
 class RateLimiter:
     """``check(identity)`` takes a token or raises a 429 :class:`Problem`; ``rate=0`` is off."""
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock
@@ -45,7 +47,8 @@ class RateLimiter:
         wait = math.ceil((1.0 - tokens) / self.rate)
         raise Problem(
             "rate-limited",
-            f"Rate limit of {self.rate:g} requests/s (burst {self.burst}) exceeded; retry in {wait} s.",
+            f"Rate limit of {self.rate:g} requests/s (burst {self.burst}) exceeded; "
+            f"retry in {wait} s.",
             headers={"Retry-After": str(wait)},
         )
 
@@ -53,7 +56,9 @@ class RateLimiter:
         if identity not in self._buckets and len(self._buckets) >= MAX_CALLERS:
             # Forget full buckets first: they are indistinguishable from new ones.
             full = [
-                k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst
+                k
+                for k, (t, last) in self._buckets.items()
+                if t + (now - last) * self.rate >= self.burst
             ]
             for key in full or list(self._buckets)[: MAX_CALLERS // 10]:
                 del self._buckets[key]

@@ -86,7 +86,11 @@ class CoderRuntime:
 
 
 def _code_timed(
-    coder: Coder, text: str, document_id: str | None, policy: str | None, settings: CodingSettings | None
+    coder: Coder,
+    text: str,
+    document_id: str | None,
+    policy: str | None,
+    settings: CodingSettings | None,
 ) -> tuple[Coded, float]:
     started = time.perf_counter()
     coded = coder.code_facts(text, document_id=document_id, policy=policy, settings=settings)

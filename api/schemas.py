@@ -27,7 +27,10 @@ DOCUMENTATION_HELP = (
     "A vessel without an IVUS finding: 'flag' (default) counts it and flags no-ivus-finding; "
     "'strict' does not count it."
 )
-MUE_HELP = "Medically Unlikely Edit for 37253: more units are still emitted, and flagged exceeds-mue (default 5)."
+MUE_HELP = (
+    "Medically Unlikely Edit for 37253: more units are still emitted, and flagged exceeds-mue "
+    "(default 5)."
+)
 
 
 class _Request(BaseModel):
@@ -43,7 +46,9 @@ class CodingOptions(_Request):
 class CodeRequest(CodingOptions):
     """One note to code."""
 
-    id: str | None = Field(None, max_length=256, description="Your document id, echoed as document_id.")
+    id: str | None = Field(
+        None, max_length=256, description="Your document id, echoed as document_id."
+    )
     text: str = Field(..., min_length=1, description="The note: plain text, UTF-8.")
 
 
@@ -88,7 +93,9 @@ class Unit(_Out):
     code: Literal["37252", "37253"]
     group: str = Field(..., description="The policy group this unit counts.")
     vessels: list[str] = Field(..., description="Vessel ids in this unit.")
-    merged_by: Merge | None = Field(None, description="Evidence of one continuous lesion across vessels.")
+    merged_by: Merge | None = Field(
+        None, description="Evidence of one continuous lesion across vessels."
+    )
 
 
 class Vessel(_Out):
@@ -140,8 +147,12 @@ class Span(_Out):
     start: int
     end: int
     text: str
-    links: list[str] = Field(..., description="Ids of linked facts (IVUS ↔ vessel mentions, extent ends).")
-    vessels: list[str] = Field(..., description="Vessel ids of the result this span is evidence for.")
+    links: list[str] = Field(
+        ..., description="Ids of linked facts (IVUS ↔ vessel mentions, extent ends)."
+    )
+    vessels: list[str] = Field(
+        ..., description="Vessel ids of the result this span is evidence for."
+    )
 
 
 class CodeResult(_Out):

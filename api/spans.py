@@ -36,11 +36,11 @@ def build_spans(facts: Facts, result: dict[str, Any]) -> list[dict[str, Any]]:
     canonical = _canonical_index(result)
     out: list[dict[str, Any]] = []
 
-    def add(kind: str, style: str, item: Any, links: list[str], **detail: Any) -> None:
+    def add(fact_type: str, style: str, item: Any, links: list[str], **detail: Any) -> None:
         span = item.span
         record: dict[str, Any] = {
             "id": item.id,
-            "type": kind,
+            "type": fact_type,
             "style": style,
             "start": span.start,
             "end": span.end,
@@ -61,7 +61,14 @@ def build_spans(facts: Facts, result: dict[str, Any]) -> list[dict[str, Any]]:
             pathology=extent.pathology,
         )
     for procedure in facts.procedures:
-        add("procedure", "procedure", procedure, [], kind=procedure.kind, assertion=str(procedure.assertion))
+        add(
+            "procedure",
+            "procedure",
+            procedure,
+            [],
+            kind=procedure.kind,
+            assertion=str(procedure.assertion),
+        )
     for pathology in facts.pathologies:
         add("pathology", "pathology", pathology, [], kind=pathology.kind)
     for vessel in facts.vessels:
@@ -78,9 +85,23 @@ def build_spans(facts: Facts, result: dict[str, Any]) -> list[dict[str, Any]]:
     for finding in facts.findings:
         add("finding", "finding", finding, list(finding.vessels), kind=finding.kind)
     for modality in facts.modalities:
-        add("modality", "modality", modality, [], kind=modality.kind, assertion=str(modality.assertion))
+        add(
+            "modality",
+            "modality",
+            modality,
+            [],
+            kind=modality.kind,
+            assertion=str(modality.assertion),
+        )
     for ivus in facts.ivus:
         style = "ivus" if ivus.assertion == "affirmed" else "ivus-set-aside"
-        add("ivus", style, ivus, ivus_links.get(ivus.id, []), assertion=str(ivus.assertion), section=ivus.section)
+        add(
+            "ivus",
+            style,
+            ivus,
+            ivus_links.get(ivus.id, []),
+            assertion=str(ivus.assertion),
+            section=ivus.section,
+        )
     out.sort(key=lambda s: (s["start"], -(s["end"] - s["start"])))
     return out

@@ -44,6 +44,8 @@ def find_extents(doc: Doc, state: State) -> None:
         if not any(w in cue.extent_core for w in between):
             continue
         has_from = _from_before(doc, first.start, cue.extent_from)
+        if not has_from and _passed_through(doc, first.start):
+            continue  # "advanced through the IVC into the left CIV": travel, not an extent
         continuity = any(w in cue.continuity_words for w in between)
         strong = any(w in STRONG for w in between)
         clause = state.clause_of[first.start]
@@ -90,6 +92,13 @@ def _from_before(doc: Doc, start: int, from_words: frozenset[str]) -> bool:
         j -= 1
         steps += 1
     return False
+
+
+def _passed_through(doc: Doc, start: int) -> bool:
+    j = start - 1
+    while j >= 0 and doc[j].lower_ in DETERMINERS:
+        j -= 1
+    return j >= 0 and doc[j].lower_ in {"through", "thru", "across", "via", "traversing"}
 
 
 def _list_tail(doc: Doc, state: State, mentions: list[VMention], index: int) -> VMention:

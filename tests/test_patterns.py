@@ -1,0 +1,315 @@
+"""Each extraction pattern family, on short dictated phrases."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.rules_io import ivus_gate, target_rules
+from nlp.sentences import unwrap_lines
+from nlp.state import state_of
+
+
+def run(coder, text: str):
+    doc = coder.extractor.nlp(unwrap_lines(text))
+    return doc, state_of(doc)
+
+
+def texts(doc, items) -> list[str]:
+    return [doc[i.start : i.end].text for i in items]
+
+
+# --- IVUS --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "IVUS",
+        "intravascular ultrasound",
+        "intravascular ultrasonography",
+        "intra-vascular ultrasound",
+        "intra-vascular ultra sound",
+        "intravascular ultra sound",
+        "IV US",
+        "IVUS'd",
+        "intravenous ultrasound",
+        "Visions PV .035",
+        "Eagle Eye Platinum",
+        "Refinity",
+        "OptiCross 18",
+    ],
+)
+def test_ivus_names(coder, phrase):
+    doc, state = run(coder, f"Then {phrase} of the left CIV was performed.")
+    assert texts(doc, state.ivus) == [phrase]
+
+
+@pytest.mark.parametrize("text", ["The clivus is normal.", "IV fluids were given to us.", "Ultrasound of the groin."])
+def test_ivus_look_alikes_are_not_ivus(coder, text):
+    _, state = run(coder, text)
+    assert state.ivus == []
+
+
+def test_every_ivus_rule_passes_the_gate():
+    """A note the gate rejects skips the pipeline, so every IVUS literal must pass the gate."""
+    gate = ivus_gate()
+    for rule in target_rules():
+        if rule.category == "IVUS":
+            assert gate.search(rule.literal), rule.literal
+
+
+def test_the_gate_rejects_notes_without_ivus_words(coder):
+    assert not coder.extractor.passes_gate("Ultrasound-guided access of the right CFV; venogram.")
+    assert coder.extractor.passes_gate("IVUS of the IVC.")
+
+
+# --- non-IVUS modalities ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("phrase", "kind"),
+    [
+        ("intracardiac echocardiography", "ice"),
+        ("ICE", "ice"),
+        ("AcuNav", "ice"),
+        ("optical coherence tomography", "oct"),
+        ("OCT", "oct"),
+        ("venous duplex ultrasound", "duplex"),
+        ("ultrasound-guided", "us-guided-access"),
+        ("transesophageal echocardiography", "tee"),
+        ("pressure pullback", "pressure"),
+        ("intravascular pressures", "pressure"),
+        ("FFR", "ffr"),
+    ],
+)
+def test_non_ivus_modalities(coder, phrase, kind):
+    doc, state = run(coder, f"We used {phrase} today and IVUS later.")
+    assert [(doc[m.start : m.end].text, m.kind) for m in state.modalities] == [(phrase, kind)]
+
+
+def test_ivus_wins_over_the_modality_inside_it(coder):
+    doc, state = run(coder, "Intravascular ultrasound-guided stenting of the left CIV.")
+    assert texts(doc, state.ivus) == ["Intravascular ultrasound"]
+    assert state.modalities == []
+
+
+# --- pathology, findings, procedures ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("phrase", "kind"),
+    [
+        ("stenosis", "stenosis"),
+        ("extrinsic compression", "compression"),
+        ("chronic total occlusion", "occlusion"),
+        ("acute thrombus", "thrombus"),
+        ("dissection", "dissection"),
+        ("webs", "web"),
+        ("in-stent restenosis", "in-stent-restenosis"),
+    ],
+)
+def test_pathology(coder, phrase, kind):
+    doc, state = run(coder, f"IVUS showed {phrase} of the left CIV.")
+    assert [(doc[p.start : p.end].text, p.kind) for p in state.pathologies] == [(phrase, kind)]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "kind"),
+    [
+        ("MLA 46 mm2", "area"),
+        ("MLA 46mm2", "area"),
+        ("minimal luminal area of 4.6 cm2", "area"),
+        ("77% area reduction", "percent"),
+        ("MLD 8.2 mm", "diameter"),
+        ("well apposed", "apposition"),
+        ("fully expanded", "expansion"),
+        ("no residual stenosis", "morphology"),
+    ],
+)
+def test_findings_in_an_ivus_sentence(coder, extract, phrase, kind):
+    text = f"IVUS of the left CIV showed {phrase}."
+    facts = extract(text)
+    assert [(f.span.text, f.kind) for f in facts.findings][-1][1] == kind
+    assert any(phrase.endswith(f.span.text) or f.span.text.endswith(phrase.split()[-1]) for f in facts.findings)
+    assert facts.findings[-1].vessels  # attributed to the left CIV
+
+
+def test_angiographic_findings_are_not_ivus_findings(extract):
+    facts = extract("Angiography showed 80% stenosis of the left CIA. IVUS of the left EIA was performed.")
+    assert facts.findings == ()
+
+
+@pytest.mark.parametrize(
+    ("phrase", "kind"),
+    [
+        ("left lower extremity venogram", "venography"),
+        ("selective catheterization", "catheterization"),
+        ("balloon venoplasty", "angioplasty"),
+        ("stent placement", "stent"),
+        ("mechanical thrombectomy", "thrombectomy"),
+        ("IVC filter placement", "ivc-filter-placement"),
+        ("retrieval of the Denali IVC filter", "ivc-filter-retrieval"),
+        ("IVC filter was repositioned", "ivc-filter-repositioning"),
+        ("foreign body retrieval", "foreign-body-retrieval"),
+    ],
+)
+def test_procedures(coder, phrase, kind):
+    _, state = run(coder, f"IVUS and {phrase} were done.")
+    assert kind in [p.kind for p in state.procedures]
+
+
+def test_embolic_protection_filter_is_not_an_ivc_filter(coder):
+    _, state = run(coder, "A Spider FX embolic filter was deployed in the popliteal artery and IVUS done.")
+    assert not [p for p in state.procedures if p.kind.startswith("ivc-filter")]
+
+
+# --- assertion ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "assertion"),
+    [
+        ("IVUS was not performed.", "negated"),
+        ("No IVUS was used.", "negated"),
+        ("The procedure was done without IVUS.", "negated"),
+        ("IVUS was deferred.", "negated"),
+        ("Will consider IVUS at the next session.", "hypothetical"),
+        ("If IVUS shows compression we will stent.", "hypothetical"),
+        ("IVUS is planned.", "hypothetical"),
+        ("Prior IVUS in 2024 showed compression.", "historical"),
+        ("IVUS at an outside hospital showed a web.", "historical"),
+        ("The IVUS catheter could not be advanced across the occlusion.", "attempted-no-images"),
+        ("IVUS was attempted, but the catheter would not cross the lesion and no images were obtained.", "attempted-no-images"),
+        ("IVUS showed no residual stenosis.", "affirmed"),
+        ("No evidence of thrombus on IVUS.", "affirmed"),
+        ("Chronic dissection without change; IVUS confirmed the true lumen.", "affirmed"),
+        ("IVUS was performed prior to stenting.", "affirmed"),
+    ],
+)
+def test_assertion(coder, text, assertion):
+    _, state = run(coder, text)
+    assert [t.assertion for t in state.ivus] == [assertion]
+
+
+def test_appositive_ivus_names_share_their_assertion(coder):
+    _, state = run(coder, "We will bring her back for staged evaluation with intravascular ultrasound (IVUS).")
+    assert [t.assertion for t in state.ivus] == ["hypothetical", "hypothetical"]
+
+
+def test_plan_section_makes_ivus_planned(coder):
+    _, state = run(coder, "PLAN:\nRepeat venogram and IVUS in 3 months.")
+    assert [t.assertion for t in state.ivus] == ["hypothetical"]
+
+
+# --- vessels, sides, coordination ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("phrase", "candidates", "side"),
+    [
+        ("left common iliac vein", ("vein.common_iliac",), "left"),
+        ("L CIV", ("vein.common_iliac",), "left"),
+        ("Lt. EIV", ("vein.external_iliac",), "left"),
+        ("R-CFA", ("artery.common_femoral",), "right"),
+        ("LCIV", ("vein.common_iliac",), "left"),
+        ("bilateral common iliac veins", ("vein.common_iliac",), "bilateral"),
+        ("right and left CIV", ("vein.common_iliac",), "bilateral"),
+        ("IVC", ("vein.inferior_vena_cava",), None),
+        ("TP trunk", ("artery.tibioperoneal_trunk",), None),
+        ("innominate vein", ("vein.brachiocephalic",), None),
+        ("LAD", ("coronary.lad",), None),
+    ],
+)
+def test_vessel_mentions(coder, phrase, candidates, side):
+    doc, state = run(coder, f"IVUS of the {phrase} was done.")
+    mentions = [m for m in state.vessels]
+    assert [(doc[m.start : m.end].text, m.candidates, m.side) for m in mentions] == [(phrase, candidates, side)]
+
+
+def test_coordinated_names_share_side_and_head(coder):
+    doc, state = run(coder, "IVUS of the left common and external iliac veins.")
+    assert sorted((m.candidates, m.side) for m in state.vessels) == [
+        (("vein.common_iliac",), "left"),
+        (("vein.external_iliac",), "left"),
+    ]
+    assert {doc[m.start : m.end].text for m in state.vessels} == {"left common and external iliac veins"}
+
+
+def test_side_carries_along_a_list(coder):
+    _, state = run(coder, "IVUS of the left CIV, EIV and CFV.")
+    assert [m.side for m in state.vessels] == ["left", "left", "left"]
+
+
+def test_bare_name_before_a_non_vessel_noun_is_not_a_vessel(coder):
+    _, state = run(coder, "The popliteal fossa was prepped. IVUS of the femoral head region.")
+    assert state.vessels == []
+
+
+def test_neutral_name_takes_the_list_system(coder):
+    _, state = run(coder, "IVUS of the common iliac and external iliac veins.")
+    neutral = [m for m in state.vessels if m.system is None]
+    assert neutral and all(m.system_hint == "vein" for m in neutral)
+
+
+# --- roles, extents, links ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "vessel", "role"),
+    [
+        ("Via right CFV access, IVUS of the left CIV was performed.", "right CFV", "access"),
+        ("The right IJ was accessed and IVUS of the SVC done.", "right IJ", "access"),
+        ("IVUS showed compression of the left CIV by the right common iliac artery.", "right common iliac artery", "landmark"),
+        ("IVUS of the LRV showed compression between the SMA and the aorta.", "aorta", "landmark"),
+        ("IVUS of the IVC below the renal veins.", "renal veins", "landmark"),
+        ("A Bentson wire was parked in the distal aorta and IVUS of the right EIA done.", "distal aorta", "transit"),
+        ("The IVUS catheter was advanced through the IVC into the left CIV.", "IVC", "transit"),
+    ],
+)
+def test_vessel_roles(coder, text, vessel, role):
+    doc, state = run(coder, text)
+    roles = {doc[m.start : m.end].text: m.role for m in state.vessels}
+    assert roles[vessel] == role
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("IVUS pullback from the IVC to the left CFV.", "imaging"),
+        ("IVUS showed thrombus from the left popliteal vein through the IVC.", "lesion"),
+        ("IVUS showed a stenosis of the left CIA extending into the EIA.", "lesion"),
+        ("A stent was deployed from the left CIV into the EIV.", "treatment"),
+    ],
+)
+def test_extents(coder, text, kind):
+    _, state = run(coder, text)
+    assert [e.kind for e in state.extents] == [kind]
+
+
+def test_separate_lesions_make_no_lesion_extent(coder):
+    _, state = run(coder, "IVUS showed two separate stenoses, the left CIV to the EIV.")
+    assert all(e.kind != "lesion" for e in state.extents)
+
+
+def test_links_follow_on_sentences_and_skip_other_modalities(extract):
+    facts = extract(
+        "Venography showed compression of the right CIV. IVUS was then performed. "
+        "The left CIV had an MLA of 45 mm2 with 70% area reduction."
+    )
+    linked = {v.span.text for v in facts.vessels if v.id in {link.vessel for link in facts.links}}
+    assert linked == {"left CIV"}
+
+
+def test_links_antecedent_treatment(extract):
+    facts = extract("A 14 x 90 mm stent was placed in the left CIV. Post-stent IVUS showed good expansion.")
+    assert [(link.basis, link.vessel) for link in facts.links] == [("antecedent", facts.vessels[0].id)]
+
+
+# --- sentences and line wraps -------------------------------------------------------------------
+def test_sentences_follow_headings_lists_and_abbreviations(coder):
+    doc, _ = run(
+        coder,
+        "PROCEDURES PERFORMED:\n1. Venogram.\n2. IVUS of the L. CIV.\n\nFINDINGS: Dr. Smith saw approx. 70% compression. the EIV was normal.",
+    )
+    assert [s.text.strip() for s in doc.sents] == [
+        "PROCEDURES PERFORMED:",
+        "1. Venogram.",
+        "2. IVUS of the L. CIV.",
+        "FINDINGS: Dr. Smith saw approx. 70% compression.",
+        "the EIV was normal.",
+    ]
+
+
+def test_wrapped_lines_join_without_moving_offsets():
+    text = "Intravascular\nultrasound of the left\ncommon iliac vein.\nNext line."
+    joined = unwrap_lines(text)
+    assert len(joined) == len(text)
+    assert joined.startswith("Intravascular ultrasound of the left common iliac vein.\nNext")
