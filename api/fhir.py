@@ -34,7 +34,6 @@ from .identifiers import (
     DEVICE_NAME,
     ERROR_SYSTEM,
     FLAG_SYSTEM,
-    POLICY_GROUP_SYSTEM,
     POLICY_PREFIX,
     VESSEL_SYSTEM,
 )
@@ -244,7 +243,7 @@ def _charge_items(
             "quantity": {"value": len(units)},
             "bodysite": [_vessel_concept(v, labels.get(v, v)) for v in vessels],
             "supportingInformation": [document.reference],
-            "note": [{"text": f"Policy {result['policy']} ({POLICY_GROUP_SYSTEM}): {groups}"}],
+            "note": [{"text": f"Policy {result['policy']} groups: {groups}"}],
         }
         if document.encounter:
             resource["context"] = document.encounter

@@ -12,7 +12,6 @@ HL7_CPT_CODING_SYSTEM = "C4"  # HL7 v2 table 0396: CPT-4
 
 OWN = "urn:ivus-coder"
 VESSEL_SYSTEM = f"{OWN}:vessel"
-POLICY_GROUP_SYSTEM = f"{OWN}:policy-group"
 FLAG_SYSTEM = f"{OWN}:review-flag"
 ERROR_SYSTEM = f"{OWN}:error"
 POLICY_PREFIX = f"{OWN}:policy:"

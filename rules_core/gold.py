@@ -133,8 +133,9 @@ def parse_markup(body: str) -> tuple[str, list[GoldSpan]]:
                 raw_spans.append((start, length, match.group(1), attrs))
                 i = match.end()
                 continue
-        if body.startswith("]]", i) and stack:
-            raise MarkupError(f"span closed without '|LABEL' near {body[max(0, i - 40): i + 2]!r}")
+        if body.startswith("]]", i):
+            problem = "closed without '|LABEL'" if stack else "']]' without an opening '[['"
+            raise MarkupError(f"span {problem} near {body[max(0, i - 40): i + 2]!r}")
         out.append(body[i])
         length += 1
         i += 1
