@@ -33,17 +33,22 @@ class CoderRuntime:
         self.factory = factory
         self.build_error: str | None = None
         self.build_seconds: float | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ivus-coder")
+        self._executor: ThreadPoolExecutor | None = None
         self._build: Future[None] | None = None
 
     @property
     def ready(self) -> bool:
         return self.coder is not None
 
-    def start(self) -> None:
-        """Queue the pipeline build (idempotent; a no-op when a coder was given)."""
+    def start(self) -> ThreadPoolExecutor:
+        """Start the coding thread and queue the pipeline build (idempotent; no build when a
+        coder was given). A closed runtime starts again (an app may be started twice)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ivus-coder")
+            self._build = None
         if self.coder is None and self._build is None:
             self._build = self._executor.submit(self._build_coder)
+        return self._executor
 
     def _build_coder(self) -> None:
         started = time.perf_counter()
@@ -58,9 +63,9 @@ class CoderRuntime:
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """Run ``func(coder, *args)`` on the coding thread."""
-        self.start()
+        executor = self.start()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, func, args)
+        return await loop.run_in_executor(executor, self._call, func, args)
 
     def _call(self, func: Callable[..., T], args: tuple[Any, ...]) -> T:
         if self.coder is None:
@@ -82,7 +87,9 @@ class CoderRuntime:
         return await self.run(_code_timed, text, document_id, policy, settings)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
 
 def _code_timed(

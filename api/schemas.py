@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from rules_core import load_policies
 
@@ -40,7 +40,7 @@ class _Request(BaseModel):
 class CodingOptions(_Request):
     policy: PolicyName | None = Field(None, description=POLICY_HELP)  # type: ignore[valid-type]
     documentation: DocumentationMode | None = Field(None, description=DOCUMENTATION_HELP)  # type: ignore[valid-type]
-    mue_37253: int | None = Field(None, ge=1, le=1000, description=MUE_HELP)
+    mue_37253: StrictInt | None = Field(None, ge=1, le=1000, description=MUE_HELP)
 
 
 class CodeRequest(CodingOptions):

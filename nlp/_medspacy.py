@@ -49,5 +49,8 @@ try:
     from medspacy.target_matcher import TargetMatcher, TargetRule
 finally:
     warnings.filters[:] = _filters
+# medspaCy builds a token Matcher for every rule set and calls it even when all rules are
+# phrases; spaCy then warns W036 ("no patterns") on every document. Nothing is wrong.
+warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 
 __all__ = ["ConText", "ConTextRule", "SectionRule", "Sectionizer", "TargetMatcher", "TargetRule"]

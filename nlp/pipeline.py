@@ -17,7 +17,7 @@ from rules_core.types import Facts
 
 from . import assertion, extents, linker, mentions, sentences, targets  # noqa: F401  (factories)
 from .facts import doc_to_facts
-from .rules_io import extractor_version, ivus_gate, section_rules
+from .rules_io import HEADING_BOUNDARY, extractor_version, ivus_gate, section_rules
 from .sentences import unwrap_lines
 from .tokenizer import customize_tokenizer
 
@@ -33,6 +33,8 @@ def build_pipeline() -> Language:
         nlp,
         rules=None,
         require_start_line=True,
+        require_end_line=True,
+        newline_pattern=HEADING_BOUNDARY,
         span_attrs=None,
         input_span_type="ents",
     )

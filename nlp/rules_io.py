@@ -95,16 +95,99 @@ def _rule_or_error(name: str, build: Any, data: dict[str, Any]) -> Any:
         raise RuleFileError("E002", path=f"nlp/rules/{name}", detail=f"{data!r}: {exc}") from exc
 
 
+def anchored_patterns(pattern: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The same matches from patterns whose first token is required.
+
+    spaCy's Matcher starts a partial match at every token a leading optional token ("?" or
+    "*") could cover; expanding ``[a?, b, c]`` into ``[b, c]`` and ``[a, b, c]`` (and ``[a*, b]``
+    into ``[b]`` and ``[a+, b]``) keeps the matches and makes matching several times cheaper.
+    """
+    if not pattern:
+        return []
+    first, rest = pattern[0], pattern[1:]
+    op = first.get("OP")
+    if op not in ("?", "*"):
+        return [pattern]
+    required = {k: v for k, v in first.items() if k != "OP"}
+    if op == "*":
+        required["OP"] = "+"
+    return [*anchored_patterns(rest), [required, *rest]]
+
+
+MAX_PHRASES_PER_PATTERN = 4000
+
+
+def phrase_expansion(pattern: list[dict[str, Any]]) -> list[tuple[str, tuple[str | None, ...]]] | None:
+    """The phrases a token pattern matches, when it is only a sequence of fixed or optional
+    tokens given by ``LOWER``/``ORTH`` values (or ``IN`` lists of them).
+
+    Returns (lower-case phrase, exact spelling per token or None) pairs, or None when the
+    pattern needs the Matcher (numbers, regular expressions, repeats). The PhraseMatcher finds
+    such phrases at almost no cost, where each Matcher pattern costs ~0.1 ms per note.
+    """
+    options: list[list[tuple[str, str | None] | None]] = []
+    for token in pattern:
+        op = token.get("OP")
+        keys = set(token) - {"OP"}
+        if op not in (None, "?") or len(keys) != 1 or not keys <= {"LOWER", "ORTH"}:
+            return None
+        key = keys.pop()
+        value = token[key]
+        if isinstance(value, dict):
+            if set(value) != {"IN"}:
+                return None
+            values = list(value["IN"])
+        else:
+            values = [value]
+        choices: list[tuple[str, str | None] | None] = [
+            (v.lower(), v if key == "ORTH" else None) for v in values
+        ]
+        if op == "?":
+            choices.append(None)
+        options.append(choices)
+    phrases: list[list[tuple[str, str | None]]] = [[]]
+    for choices in options:
+        phrases = [p + ([c] if c else []) for p in phrases for c in choices]
+        if len(phrases) > MAX_PHRASES_PER_PATTERN:
+            return None
+    out = []
+    for words in phrases:
+        if words and any(w for w, _ in words):
+            out.append((" ".join(w for w, _ in words), tuple(exact for _, exact in words)))
+    return out
+
+
+def compile_target_rule(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One rule-file entry → the rule dicts to load: phrase rules where the pattern expands to
+    phrases (exact spellings kept in ``metadata.exact``), otherwise Matcher patterns anchored on
+    a required first token (:func:`anchored_patterns`)."""
+    pattern = data.get("pattern")
+    if not isinstance(pattern, list):
+        return [data]
+    phrases = phrase_expansion(pattern)
+    if phrases is None:
+        return [{**data, "pattern": variant} for variant in anchored_patterns(pattern)]
+    out = []
+    for phrase, exact in phrases:
+        metadata = dict(data.get("metadata") or {})
+        if any(exact):
+            metadata["exact"] = list(exact)
+        out.append({"literal": phrase, "category": data["category"], "metadata": metadata})
+    return out
+
+
 @cache
 def target_rules() -> tuple[TargetRule, ...]:
-    """Every non-vessel target rule (IVUS, modalities, pathology, findings, procedures)."""
+    """Every non-vessel target rule (IVUS, modalities, pathology, findings, procedures), compiled
+    for speed by :func:`compile_target_rule` with the same matches."""
     rules: list[TargetRule] = []
     for name in TARGET_FILES:
         spec: TargetFile = _read(name, TargetFile)
         for data in spec.target_rules:
             if data.get("category") != spec.category:
                 raise RuleFileError("E002", path=f"nlp/rules/{name}", detail=f"{data!r}: wrong category")
-            rules.append(_rule_or_error(name, TargetRule.from_dict, dict(data)))
+            for compiled in compile_target_rule(dict(data)):
+                rules.append(_rule_or_error(name, TargetRule.from_dict, compiled))
     return tuple(rules)
 
 
@@ -124,23 +207,20 @@ def context_rules() -> tuple[ConTextRule, ...]:
     return tuple(_rule_or_error("context.json", ConTextRule.from_dict, dict(d)) for d in spec.context_rules)
 
 
+# A heading starts a line and is followed by ':' / '-' or by the end of its line: the
+# Sectionizer's start- and end-of-line checks both use this pattern on the neighbouring token.
+HEADING_BOUNDARY = r"(?:[\n\r]+\s*|^[:\-–—]\s*)$"
+
+
 @cache
 def section_rules() -> tuple[SectionRule, ...]:
-    """Headings at line start followed by ':' / '-' or the end of the line (see sections.json)."""
+    """Phrase rules for every heading in sections.json (matched on lower case)."""
     spec: SectionFile = _read("sections.json", SectionFile)
-    rules: list[SectionRule] = []
-    for category, headings in spec.sections.items():
-        for heading in headings:
-            words = [{"LOWER": w} for w in _heading_tokens(heading)]
-            for tail in ([{"ORTH": {"IN": [":", "-", "—", "–"]}}], [{"IS_SPACE": True, "TEXT": {"REGEX": "\n"}}]):
-                rules.append(SectionRule(literal=heading, category=category, pattern=words + tail))
-    return tuple(rules)
-
-
-def _heading_tokens(heading: str) -> list[str]:
-    from .tokenizer import build_tokenizer_nlp
-
-    return [t.lower_ for t in build_tokenizer_nlp()(heading)]
+    return tuple(
+        SectionRule(literal=heading, category=category)
+        for category, headings in spec.sections.items()
+        for heading in headings
+    )
 
 
 @cache

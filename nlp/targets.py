@@ -32,28 +32,26 @@ TARGET_LISTS = {
 }
 
 
-def _term_pattern(term: Term) -> list[dict[str, Any]] | None:
-    if not term.exact_case:
-        return None
-    from .tokenizer import build_tokenizer_nlp
-
-    return [{"ORTH": tok.text} for tok in build_tokenizer_nlp()(term.text)]
-
-
 @cache
 def vessel_target_rules() -> tuple[TargetRule, ...]:
-    """TargetRules for every surface form the ontology derives (names, abbreviations, ...)."""
-    rules = []
-    for index, term in enumerate(load_ontology().terms):
-        rules.append(
-            TargetRule(
-                literal=term.text,
-                category=VESSEL,
-                pattern=_term_pattern(term),
-                metadata={"term": index},
-            )
-        )
-    return tuple(rules)
+    """Phrase rules for every surface form the ontology derives (names, abbreviations, ...).
+
+    All are matched on lower case by the PhraseMatcher (fast); the case-sensitive ones (``CIV``,
+    ``AT``, ``LAD``) are checked against their exact spelling afterwards (:func:`_case_fits`).
+    """
+    return tuple(
+        TargetRule(literal=term.text, category=VESSEL, metadata={"term": index})
+        for index, term in enumerate(load_ontology().terms)
+    )
+
+
+def _spelling_fits(span: Span, exact: list[str | None]) -> bool:
+    """Tokens a rule spells case-sensitively ('US' in 'IV US') must be spelled so."""
+    return len(span) == len(exact) and all(e is None or t.text == e for t, e in zip(span, exact, strict=True))
+
+
+def _case_fits(span: Span, term: Term) -> bool:
+    return not term.exact_case or span.text.replace("\n", " ") == term.text
 
 
 class IvusTargets:
@@ -72,6 +70,9 @@ class IvusTargets:
         spans: list[Span] = self.matcher(doc)
         by_label: dict[str, list[Span]] = {}
         for span in spans:
+            exact = (span._.target_rule.metadata or {}).get("exact")
+            if exact and not _spelling_fits(span, exact):
+                continue
             by_label.setdefault(span.label_, []).append(span)
         kept = {label: filter_spans(group) for label, group in by_label.items()}
         ivus = kept.get("IVUS", [])
@@ -91,7 +92,11 @@ class IvusTargets:
                         kind=metadata.get("kind", ""),
                     )
                 )
-        for index, span in enumerate(sorted(kept.get(VESSEL, []), key=lambda s: s.start)):
+        vessels = [
+            s for s in by_label.get(VESSEL, []) if _case_fits(s, self.terms[s._.target_rule.metadata["term"]])
+        ]
+        kept[VESSEL] = filter_spans(vessels)
+        for index, span in enumerate(sorted(kept[VESSEL], key=lambda s: s.start)):
             term = self.terms[span._.target_rule.metadata["term"]]
             state.vessels.append(
                 VMention(
@@ -115,7 +120,10 @@ class IvusTargets:
         segment_of = [0] * len(doc)
         clause = segment = paragraph = 0
         breaks = self.cues.clause_breaks
-        phrases = [p.split() for p in self.cues.clause_break_phrases]
+        phrases: dict[str, list[list[str]]] = {}
+        for phrase in self.cues.clause_break_phrases:
+            words = phrase.split()
+            phrases.setdefault(words[0], []).append(words)
         for s_index, sent in enumerate(doc.sents):
             state.sentences.append((sent.start, sent.end))
             state.paragraph_of_sent.append(paragraph)
@@ -123,7 +131,8 @@ class IvusTargets:
             segment += 1
             for token in sent:
                 i = token.i
-                if token.lower_ in breaks or any(_phrase_at(doc, i, phrase) for phrase in phrases):
+                lower = token.lower_
+                if lower in breaks or any(_phrase_at(doc, i, p) for p in phrases.get(lower, ())):
                     clause += 1
                     segment += 1
                 elif token.text == ",":
