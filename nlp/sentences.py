@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -38,109 +40,105 @@ LIST_MARKER = re.compile(r"^(?:\d{1,2}[.)]|[a-hA-H][.)]|[-•*·▪–—]|\(\d{
 TERMINAL = frozenset({".", "!", "?"})
 
 
-def _line_starts(doc: Doc) -> list[bool]:
-    """True for each token that is the first non-space token of a line."""
-    starts = [False] * len(doc)
-    at_line_start = True
-    for token in doc:
-        if token.is_space:
-            if "\n" in token.text:
-                at_line_start = True
-            continue
-        starts[token.i] = at_line_start
-        at_line_start = False
-    return starts
+def _is_newline(text: str) -> bool:
+    return "\n" in text and text.isspace()
 
 
-def _is_heading_line(doc: Doc, start: int, whole_line: bool = False) -> bool:
-    """An all-caps run of words followed by ':' (anything after it unless ``whole_line``) or by
-    the end of the line."""
-    i = start
+def _heading_from(texts: list[str], start: int, whole_line: bool = False) -> bool:
+    """An all-caps run of words from ``start`` followed by ':' (anything after it unless
+    ``whole_line``) or by the end of the line."""
     words = 0
-    while i < len(doc) and not (doc[i].is_space and "\n" in doc[i].text):
-        token = doc[i]
-        if token.text in {":", "-", "—"} and words:
-            if not whole_line:
-                return True
-            nxt = i + 1
-            return nxt >= len(doc) or (doc[nxt].is_space and "\n" in doc[nxt].text)
-        if token.is_alpha and not token.is_upper:
-            return False
-        words += token.is_alpha
-        if words > 8:
-            return False
+    i = start
+    n = len(texts)
+    while i < n and not _is_newline(texts[i]):
+        text = texts[i]
+        if text in (":", "-", "—") and words:
+            return not whole_line or i + 1 >= n or _is_newline(texts[i + 1])
+        if text.isalpha():
+            if not text.isupper():
+                return False
+            words += 1
+            if words > 8:
+                return False
         i += 1
     return words > 0
 
 
-def split_sentences(doc: Doc) -> Doc:
-    """Set ``is_sent_start`` on every token of ``doc`` (the rules in the module docstring)."""
-    if not len(doc):
-        return doc
-    line_start = _line_starts(doc)
-    previous_content = -1  # index of the last non-space token
-    blank_before = False
-    newline_before = False
-    for token in doc:
-        i = token.i
-        if token.is_space:
-            if "\n" in token.text:
-                newline_before = True
-                if token.text.count("\n") >= 2:
-                    blank_before = True
-            token.is_sent_start = i == 0
-            continue
-        start = i == 0
-        if not start and line_start[i] and newline_before:
-            prev = doc[previous_content] if previous_content >= 0 else None
-            if blank_before or prev is None:
-                start = True
-            elif LIST_MARKER.match(token.text) or _is_heading_line(doc, i):
-                start = True
-            elif prev.text in TERMINAL or prev.text in {":", ";"} or _is_heading_line_end(doc, prev.i):
-                start = True
-            elif not token.text[:1].islower():
-                start = True
-        elif not start and previous_content >= 0 and _ends_sentence(doc, previous_content, token):
-            start = True
-        token.is_sent_start = start
-        previous_content = i
-        blank_before = False
-        newline_before = False
-    return doc
+def _line_start_of(texts: list[str], i: int) -> int:
+    while i > 0 and not _is_newline(texts[i - 1]):
+        i -= 1
+    return i
 
 
-def _is_heading_line_end(doc: Doc, i: int) -> bool:
-    """The line holding token ``i`` is a heading (all caps)."""
-    j = i
-    while j > 0 and not (doc[j - 1].is_space and "\n" in doc[j - 1].text):
-        j -= 1
-    return _is_heading_line(doc, j, whole_line=True)
+def _is_number(text: str) -> bool:
+    return text.replace(".", "", 1).isdigit()
 
 
-def _ends_sentence(doc: Doc, prev_i: int, token: object) -> bool:
-    prev = doc[prev_i]
-    if prev.text not in TERMINAL:
+def _ends_sentence(texts: list[str], prev: int, nxt: str, line_first: list[bool]) -> bool:
+    mark = texts[prev]
+    if mark not in TERMINAL or not (nxt[:1].isalnum() or nxt[:1] in "(\"'"):
         return False
-    nxt = token.text  # type: ignore[attr-defined]
-    if not (nxt[:1].isalpha() or nxt[:1].isdigit() or nxt[:1] in "(\"'"):
-        return False
-    if prev.text == "." and prev_i > 0:
-        before = doc[prev_i - 1]
-        if before.lower_ in ABBREVIATIONS and not prev.whitespace_ == "\n":
+    if mark == "." and prev > 0:
+        before = texts[prev - 1]
+        if before.lower() in ABBREVIATIONS:
             return False
-        if before.like_num and (prev_i - 1 == 0 or _first_on_line(doc, prev_i - 1)):
-            return False
-        if len(before.text) == 1 and before.is_alpha and before.is_upper:
+        if _is_number(before) and line_first[prev - 1]:
+            return False  # the number of a list item
+        if len(before) == 1 and before.isalpha() and before.isupper():
             return False  # initials and single-letter sides ("R. CIV")
     return True
 
 
-def _first_on_line(doc: Doc, i: int) -> bool:
-    j = i - 1
-    while j >= 0 and doc[j].is_space and "\n" not in doc[j].text:
-        j -= 1
-    return j < 0 or (doc[j].is_space and "\n" in doc[j].text)
+def sentence_starts(texts: list[str]) -> list[bool]:
+    """Whether each token (given by its text) starts a sentence (rules in the module docstring)."""
+    n = len(texts)
+    starts = [False] * n
+    line_first = [False] * n
+    at_line_start = True
+    for i, text in enumerate(texts):
+        if text.isspace():
+            at_line_start = at_line_start or "\n" in text
+            continue
+        line_first[i] = at_line_start
+        at_line_start = False
+    previous = -1
+    blank_before = newline_before = False
+    for i, text in enumerate(texts):
+        if text.isspace():
+            if "\n" in text:
+                newline_before = True
+                blank_before = blank_before or text.count("\n") >= 2
+            continue
+        start = i == 0 or previous < 0
+        if not start and line_first[i] and newline_before:
+            prev = texts[previous]
+            start = (
+                blank_before
+                or LIST_MARKER.match(text) is not None
+                or _heading_from(texts, i)
+                or prev in TERMINAL
+                or prev in (":", ";")
+                or _heading_from(texts, _line_start_of(texts, previous), whole_line=True)
+                or not text[:1].islower()
+            )
+        elif not start:
+            start = _ends_sentence(texts, previous, text, line_first)
+        starts[i] = start
+        previous = i
+        blank_before = newline_before = False
+    if n:
+        starts[0] = True
+    return starts
+
+
+def split_sentences(doc: Doc) -> Doc:
+    """Set the sentence starts of ``doc`` in one array write."""
+    if not len(doc):
+        return doc
+    starts = sentence_starts([t.text for t in doc])
+    values = numpy.array([1 if s else -1 for s in starts], dtype="int64").reshape(-1, 1).view("uint64")
+    doc.from_array([SENT_START], values)
+    return doc
 
 
 @Language.component("ivus_sentences")
