@@ -625,3 +625,168 @@ class Scenario:
 
     def has_finding(self, vid: str) -> bool:
         return any(run.findings.get(vid) for run in self.runs)
+
+
+# =============================================================================================
+# Phrasing pools by clinical area
+# =============================================================================================
+@dataclass(frozen=True)
+class Area:
+    """Phrasing pools of one clinical area. Templates use the slot grammar of :func:`fill`;
+    scenario slots: {LV} lesion vessel, {LP} lesion noun, {SEV} severity, {TV} treated vessel,
+    {DEV} device, {STUDY} the study word as a PROCEDURE span."""
+
+    system: str  # "vein" | "artery" | "coronary"
+    study_kind: str  # "venography" | "angiography"
+    study_words: tuple[str, ...]
+    list_study: tuple[str, ...]
+    indication: tuple[str, ...]
+    study_findings: tuple[str, ...]
+    impression: tuple[str, ...]
+    plan: tuple[str, ...]
+    completion: tuple[str, ...]
+    extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+VEN_COMPLETION = (
+    "Completion {STUDY} demonstrated brisk in-line flow with resolution of the collateral filling.",
+    "Final {STUDY} showed rapid antegrade flow through the stented segment and no filling of "
+    "pelvic collaterals.",
+    "Completion {STUDY} showed widely patent outflow.",
+)
+ART_COMPLETION = (
+    "Completion {STUDY} showed brisk flow with no residual {P:stenosis:stenosis} and no "
+    "{P:dissection:dissection}.",
+    "Final {STUDY} demonstrated an excellent result with no distal embolization.",
+    "Completion {STUDY} showed less than 10% residual narrowing and preserved distal runoff.",
+)
+
+AREAS: dict[str, Area] = {
+    "iliac-vein": Area(
+        system="vein",
+        study_kind="venography",
+        study_words=("venogram", "venography", "contrast venography", "pelvic venogram"),
+        list_study=(
+            "{Side} lower extremity {PR:venography:venogram}",
+            "{PR:venography:Pelvic venography}",
+            "{PR:venography:Iliac venogram}, {side}",
+            "{PR:venography:Cavogram} and {side} iliac {PR:venography:venogram}",
+        ),
+        indication=(
+            "{age}-year-old {sex} with {side} lower extremity swelling, heaviness and venous "
+            "claudication despite compression therapy. {MH:duplex:Duplex ultrasound} excluded acute "
+            "{P:thrombus:DVT}. Suspected {P:compression:compression} of the {V:vein.iliac.S}.",
+            "{Side} leg edema and skin changes (CEAP C4a) in a {age}-year-old {sex}; cross-sectional imaging "
+            "suggested {P:compression:compression} of the {V:vein.common_iliac.S} by the overlying "
+            "{V:artery.common_iliac.O}.",
+            "{age} y/o {sex}, chronic {side} leg swelling, history of {side} {P:thrombus:DVT} "
+            "treated with anticoagulation. Referred for evaluation of "
+            "{P:compression:compression} of the {V:vein.iliac.S}.",
+        ),
+        study_findings=(
+            "{STUDY} demonstrated {SEV}% narrowing of the {LV} with cross-pelvic collateral filling.",
+            "{STUDY} showed contrast thinning at the {LV} consistent with extrinsic "
+            "{P:compression:compression}, with prominent pelvic collaterals.",
+            "{STUDY} revealed a short-segment {LP} of the {LV} and delayed contrast clearance.",
+        ),
+        impression=(
+            "{P:compression:Compression} of the {V:vein.iliac.S} (May-Thurner anatomy), treated "
+            "with {PR:stent:stent placement}.",
+            "Successful {PR:stent:stenting} of the {TV} for non-thrombotic "
+            "{P:compression:compression}.",
+            "Symptomatic {LP} of the {V:vein.iliac.S}; {PR:stent:stent reconstruction} performed.",
+        ),
+        plan=(
+            "Continue compression stockings and start antiplatelet therapy; follow-up venous "
+            "{M:duplex:duplex} in 4 weeks.",
+            "Anticoagulation per protocol for 3 months, clinic visit with {M:duplex:duplex} in "
+            "6 weeks.",
+            "Ambulate today, discharge home, aspirin 81 mg daily, follow up in clinic in one month.",
+        ),
+        completion=VEN_COMPLETION,
+        extras={
+            "landmark": (
+                "The point of maximal narrowing was at the crossing of the {V:artery.common_iliac.O}.",
+                "The {LV} was compressed where it passes beneath the {V:artery.common_iliac.O}.",
+            ),
+            "angio-only": (
+                "The {V:vein.femoral.S} and {V:vein.popliteal.S} were patent on the "
+                "{STUDY_W}.",
+                "The {V:vein.internal_iliac.S} filled normally on the {STUDY_W}.",
+            ),
+        },
+    ),
+    "iliac-artery": Area(
+        system="artery",
+        study_kind="angiography",
+        study_words=("angiogram", "angiography", "aortogram", "arteriogram"),
+        list_study=(
+            "{PR:angiography:Abdominal aortogram} with bilateral iliac runoff",
+            "{PR:angiography:Pelvic angiography}",
+            "{PR:angiography:Pelvic angiogram}",
+            "{Side} lower extremity {PR:angiography:angiogram}",
+        ),
+        indication=(
+            "{age}-year-old {sex} with lifestyle-limiting {side} buttock and thigh claudication; "
+            "ankle-brachial index 0.{n:55-75} on the {side}.",
+            "{Side} lower extremity claudication at one block in a {age}-year-old {sex} smoker; "
+            "CTA showed {P:stenosis:stenosis} of the {V:artery.iliac.S}.",
+            "{age} y/o {sex}, diabetes, {side} leg claudication, abnormal {MH:duplex:duplex} "
+            "with monophasic femoral waveforms.",
+        ),
+        study_findings=(
+            "{STUDY} demonstrated a {SEV}% {LP} of the {LV}.",
+            "{STUDY} showed a heavily calcified {SEV}% {LP} involving the {LV}.",
+            "{STUDY} revealed a focal high-grade {LP} of the {LV}; the contralateral iliac "
+            "system was without significant disease.",
+        ),
+        impression=(
+            "Symptomatic {P:stenosis:stenosis} of the {V:artery.iliac.S}, treated with "
+            "{PR:stent:balloon-expandable stent placement}.",
+            "Successful {PR:stent:stenting} of the {TV}.",
+            "{LP} of the {V:artery.iliac.S}, treated; excellent result.",
+        ),
+        plan=(
+            "Dual antiplatelet therapy for 3 months, statin, supervised exercise; ABI and "
+            "arterial {M:duplex:duplex} in 1 month.",
+            "Bed rest 2 hours, then ambulate. Aspirin and clopidogrel. Follow-up with ABIs.",
+        ),
+        completion=ART_COMPLETION,
+        extras={
+            "angio-only": (
+                "The {V:artery.common_femoral.S}, {V:artery.superficial_femoral.S} and "
+                "{V:artery.profunda_femoris.S} were patent.",
+                "The contralateral {V:artery.common_iliac.O} and {V:artery.external_iliac.O} "
+                "were without significant disease.",
+            ),
+            "landmark": (
+                "The {LP} began 1 cm below the {V:artery.aorta} bifurcation.",
+                "The origin of the {V:artery.internal_iliac.S} was preserved.",
+            ),
+        },
+    ),
+    "filter": Area(
+        system="vein",
+        study_kind="venography",
+        study_words=("cavogram", "venacavogram", "venography"),
+        list_study=("{PR:venography:Inferior venacavogram}", "{PR:venography:Cavogram}"),
+        indication=(
+            "{age}-year-old {sex} with acute {P:thrombus:pulmonary embolism} and {side} "
+            "{P:thrombus:DVT}, active gastrointestinal bleeding precluding anticoagulation.",
+            "{age} y/o {sex} trauma patient with multiple pelvic fractures, high risk for "
+            "venous thromboembolism and contraindication to anticoagulation.",
+        ),
+        study_findings=(
+            "{STUDY} showed a patent {V:vein.inferior_vena_cava} without {P:thrombus:thrombus}.",
+        ),
+        impression=(
+            "Successful infrarenal {V:vein.inferior_vena_cava} "
+            "{PR:ivc-filter-placement:filter placement}.",
+        ),
+        plan=(
+            "Filter retrieval should be considered once anticoagulation can be started.",
+            "Reassess for filter removal in 4 to 6 weeks.",
+        ),
+        completion=("Completion images confirmed appropriate filter position.",),
+    ),
+}

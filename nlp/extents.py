@@ -36,7 +36,7 @@ def find_extents(doc: Doc, state: State) -> None:
         second = mentions[index + 1]
         if state.sent_of[first.start] != state.sent_of[second.start] or second.start < first.end:
             continue
-        between = [doc[i].lower_ for i in range(first.end, second.start)]
+        between = [state.lower[i] for i in range(first.end, second.start)]
         if not between or len(between) > 8:
             continue
         if any(w not in cue.extent_connectors and w not in DETERMINERS for w in between):
@@ -104,7 +104,7 @@ def _passed_through(doc: Doc, start: int) -> bool:
 def _list_tail(doc: Doc, state: State, mentions: list[VMention], index: int) -> VMention:
     last = mentions[index]
     for nxt in mentions[index + 1 :]:
-        gap = [doc[i].lower_ for i in range(last.end, nxt.start)]
+        gap = [state.lower[i] for i in range(last.end, nxt.start)]
         if not gap or len(gap) > 3 or any(w not in LIST_GLUE for w in gap):
             break
         if state.sent_of[nxt.start] != state.sent_of[last.start]:
@@ -118,7 +118,7 @@ def clause_has(doc: Doc, state: State, token: int, words: frozenset[str]) -> boo
     clause = state.clause_of[token]
     sent_start, sent_end = state.sentences[state.sent_of[token]]
     return any(
-        state.clause_of[i] == clause and doc[i].lower_ in words for i in range(sent_start, sent_end)
+        state.clause_of[i] == clause and state.lower[i] in words for i in range(sent_start, sent_end)
     )
 
 

@@ -39,6 +39,7 @@ ACCESS_STOP = frozenset({"into", "to", "across", "throughout", "of", "from", "an
 ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
 FOLLOW_ON_LIMIT = 12  # sentences; a findings list after "measurements as follows" runs long
 BETWEEN_GLUE = frozenset({"and", "the", "&"})
+SIDE_WORDS = frozenset(w for words in load_ontology().data.sides.values() for w in words)
 
 
 # --- roles -------------------------------------------------------------------------------------
@@ -46,125 +47,144 @@ def assign_roles(doc: Doc, state: State) -> None:
     """Give each vessel mention its role: access, landmark, transit or named."""
     cue = cues()
     endpoints = {e.first for e in state.extents} | {e.second for e in state.extents}
-    before_phrases = [p.split() for p in cue.access_before_phrases]
-    after_phrases = [p.split() for p in cue.access_after_phrases]
-    landmark_phrases = [p.split() for p in cue.landmark_before_phrases]
+    before_phrases = PhraseIndex(cue.access_before_phrases)
+    after_phrases = PhraseIndex(cue.access_after_phrases)
+    landmark_phrases = PhraseIndex(cue.landmark_before_phrases)
+    vessel_tokens = {i for m in state.vessels for i in range(m.start, m.end)}
     ordered = sorted(state.vessels, key=lambda m: (m.start, m.end))
     for index, mention in enumerate(ordered):
         if mention.kind == "coronary":
             continue
-        if _is_access(doc, state, mention, cue, before_phrases, after_phrases, endpoints):
+        lower = state.lower
+        if _is_access(state, mention, cue, before_phrases, after_phrases, endpoints, vessel_tokens):
             mention.role = "access"
-        elif _is_landmark(doc, mention, cue, landmark_phrases):
+        elif _is_landmark(state, mention, cue, landmark_phrases):
             mention.role = "landmark"
-            if _ends_at(doc, mention.start, ["between", "the"]) or _ends_at(doc, mention.start, ["between"]):
-                _spread_between(doc, ordered, index)
-            if mention.end < len(doc) and doc[mention.end].lower_ in cue.landmark_after:
-                _spread_back(doc, ordered, index)
+            if _ends_at(lower, mention.start, ["between", "the"]) or _ends_at(lower, mention.start, ["between"]):
+                _spread_between(state, ordered, index)
+            if mention.end < len(lower) and lower[mention.end] in cue.landmark_after:
+                _spread_back(state, ordered, index)
         elif mention.id not in endpoints and (
-            _is_transit(doc, state, mention, cue) or _is_wire_position(doc, state, mention, cue)
+            _is_transit(state, mention, cue) or _is_wire_position(state, mention, cue, vessel_tokens)
         ):
             mention.role = "transit"
         elif _is_treatment_object(doc, state, mention, cue):
             mention.role = "treated"
 
 
-def _spread_between(doc: Doc, ordered: list[VMention], index: int) -> None:
+def _spread_between(state: State, ordered: list[VMention], index: int) -> None:
     """'between the SMA and the aorta': the second vessel is a landmark too."""
     first = ordered[index]
     for other in ordered[index + 1 :]:
-        gap = [doc[i].lower_ for i in range(first.end, other.start)]
+        gap = state.lower[first.end : other.start]
         if other.start >= first.end and gap and all(w in BETWEEN_GLUE for w in gap):
             other.role = "landmark"
         break
 
 
-def _spread_back(doc: Doc, ordered: list[VMention], index: int) -> None:
+def _spread_back(state: State, ordered: list[VMention], index: int) -> None:
     """'the celiac, SMA and right renal artery arise from the true lumen': every vessel of the
     list before a landmark verb is a landmark."""
     current = ordered[index]
     for other in reversed(ordered[:index]):
-        gap = [doc[i].lower_ for i in range(other.end, current.start)]
+        gap = state.lower[other.end : current.start]
         if other.end > current.start or not gap or any(w not in LIST_GLUE for w in gap):
             break
         other.role = "landmark"
         current = other
 
 
-def _ends_at(doc: Doc, end: int, phrase: list[str]) -> bool:
+def _ends_at(lower: list[str], end: int, phrase: list[str]) -> bool:
     start = end - len(phrase)
-    return start >= 0 and all(doc[start + k].lower_ == w for k, w in enumerate(phrase))
+    return start >= 0 and lower[start:end] == phrase
 
 
-def _starts_at(doc: Doc, start: int, phrase: list[str]) -> bool:
-    return start + len(phrase) <= len(doc) and all(
-        doc[start + k].lower_ == w for k, w in enumerate(phrase)
-    )
+def _starts_at(lower: list[str], start: int, phrase: list[str]) -> bool:
+    return lower[start : start + len(phrase)] == phrase
+
+
+class PhraseIndex:
+    """Cue phrases indexed by their last and first word, for quick 'ends here' / 'starts here'."""
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        self.by_last: dict[str, list[list[str]]] = {}
+        self.by_first: dict[str, list[list[str]]] = {}
+        for phrase in phrases:
+            words = phrase.split()
+            self.by_last.setdefault(words[-1], []).append(words)
+            self.by_first.setdefault(words[0], []).append(words)
+
+    def ends_at(self, lower: list[str], end: int) -> bool:
+        if end <= 0:
+            return False
+        return any(_ends_at(lower, end, p) for p in self.by_last.get(lower[end - 1], ()))
+
+    def starts_at(self, lower: list[str], start: int) -> bool:
+        if start >= len(lower):
+            return False
+        return any(_starts_at(lower, start, p) for p in self.by_first.get(lower[start], ()))
 
 
 def _is_access(
-    doc: Doc,
     state: State,
     mention: VMention,
     cue: CueFile,
-    before_phrases: list[list[str]],
-    after_phrases: list[list[str]],
+    before_phrases: PhraseIndex,
+    after_phrases: PhraseIndex,
     endpoints: set[str],
+    vessel_tokens: set[int],
 ) -> bool:
+    lower = state.lower
     nxt = mention.end
-    if nxt < len(doc) and doc[nxt].lower_ in cue.access_after:
+    if nxt < len(lower) and lower[nxt] in cue.access_after:
         return True
-    if any(_starts_at(doc, nxt, p) for p in after_phrases):
+    if after_phrases.starts_at(lower, nxt):
         return True
     if mention.id in endpoints:
         return False
-    if any(_ends_at(doc, mention.start, p) for p in before_phrases):
+    if before_phrases.ends_at(lower, mention.start):
         return True
     clause = state.clause_of[mention.start]
     j = mention.start - 1
     steps = 0
     while j >= 0 and steps < 6 and state.clause_of[j] == clause:
-        word = doc[j].lower_
+        word = state.lower[j]
         if word in cue.access_before:
             return True
-        if word == "of" and j > 0 and doc[j - 1].lower_ in ACCESS_OF:
+        if word == "of" and j > 0 and lower[j - 1] in ACCESS_OF:
             return True
-        if word in ACCESS_STOP or _is_vessel_token(state, j):
+        if word in ACCESS_STOP or j in vessel_tokens:
             return False
         j -= 1
         steps += 1
     return False
 
 
-def _is_vessel_token(state: State, i: int) -> bool:
-    return any(m.start <= i < m.end for m in state.vessels)
-
-
-def _is_landmark(doc: Doc, mention: VMention, cue: CueFile, phrases: list[list[str]]) -> bool:
-    if any(_ends_at(doc, mention.start, p) for p in phrases):
+def _is_landmark(state: State, mention: VMention, cue: CueFile, phrases: PhraseIndex) -> bool:
+    if phrases.ends_at(state.lower, mention.start):
         return True
     nxt = mention.end
-    return nxt < len(doc) and doc[nxt].lower_ in cue.landmark_after
+    return nxt < len(state.lower) and state.lower[nxt] in cue.landmark_after
 
 
-def _is_transit(doc: Doc, state: State, mention: VMention, cue: CueFile) -> bool:
+def _is_transit(state: State, mention: VMention, cue: CueFile) -> bool:
     j = mention.start - 1
-    while j >= 0 and doc[j].lower_ in DETERMINERS:
+    while j >= 0 and state.lower[j] in DETERMINERS:
         j -= 1
-    if j < 0 or doc[j].lower_ not in {"through", "thru", "across", "traversing"}:
+    if j < 0 or state.lower[j] not in {"through", "thru", "across", "traversing"}:
         return False
     sent_start, _ = state.sentences[state.sent_of[mention.start]]
-    return any(doc[i].lower_ in cue.advance_verbs for i in range(sent_start, j))
+    return any(state.lower[i] in cue.advance_verbs for i in range(sent_start, j))
 
 
-def _is_wire_position(doc: Doc, state: State, mention: VMention, cue: CueFile) -> bool:
+def _is_wire_position(state: State, mention: VMention, cue: CueFile, vessel_tokens: set[int]) -> bool:
     """'a Bentson wire was parked in the distal aorta': where a wire lies is not imaged."""
     segment = state.segment_of[mention.start]
     verb = False
     j = mention.start - 1
     while j >= 0 and mention.start - j <= 8 and state.segment_of[j] == segment:
-        word = doc[j].lower_
-        if any(t.start <= j < t.end for t in state.ivus) or _is_vessel_token(state, j):
+        word = state.lower[j]
+        if any(t.start <= j < t.end for t in state.ivus) or j in vessel_tokens:
             return False
         if word in cue.wire_verbs:
             verb = True
@@ -178,9 +198,9 @@ def _is_treatment_object(doc: Doc, state: State, mention: VMention, cue: CueFile
     """'left ovarian vein embolization', 'left CIV stent placement': the vessel names what a
     treatment acted on (unless 'IVUS of the ...' names it as imaged)."""
     j = mention.start - 1
-    while j >= 0 and doc[j].lower_ in DETERMINERS:
+    while j >= 0 and state.lower[j] in DETERMINERS:
         j -= 1
-    if j >= 0 and doc[j].lower_ == "of":
+    if j >= 0 and state.lower[j] == "of":
         return False
     for procedure in state.procedures:
         if procedure.kind in cue.treatment_procedures and 0 <= procedure.start - mention.end <= 1:
@@ -200,10 +220,12 @@ def infer_document_sides(doc: Doc, state: State) -> None:
             sides.add(mention.side)
         elif mention.side == "bilateral":
             sides.update(("left", "right"))
-    for token in doc[:-1]:
-        side = side_of_token(token.text)
-        if side in ("left", "right") and doc[token.i + 1].lower_ in cue.body_side_nouns:
-            sides.add(side)
+    lower = state.lower
+    for i in range(len(lower) - 1):
+        if lower[i + 1] in cue.body_side_nouns and lower[i] in SIDE_WORDS:
+            side = side_of_token(doc[i].text)
+            if side in ("left", "right"):
+                sides.add(side)
     if len(sides) != 1:
         return
     side = next(iter(sides))
@@ -228,7 +250,7 @@ class _Clauses:
         } | {state.segment_of[m.start] for m in state.modalities}
         self.findings: set[int] = {state.clause_of[f.start] for f in state.findings}
         self.treatment: set[int] = {
-            state.clause_of[t.i] for t in doc if t.lower_ in cue.treatment_words
+            state.clause_of[i] for i, word in enumerate(state.lower) if word in cue.treatment_words
         }
 
     def competing_segment(self, token: int) -> bool:
@@ -323,7 +345,7 @@ def _follow_on(
                 break
         has_finding = bool(findings_by_sent.get(nxt))
         has_result = any(start <= p.start < end for p in state.pathologies) and any(
-            doc[i].lower_ in cue.result_verbs for i in range(start, end)
+            state.lower[i] in cue.result_verbs for i in range(start, end)
         )
         list_line = (
             (in_findings_section or heading)
@@ -355,7 +377,7 @@ def _antecedent(
 ) -> list[VMention]:
     """'Post-stent IVUS showed full expansion': the vessels of the treatment just before."""
     start, end = state.units[sent]
-    words = {doc[i].lower_ for i in range(start, end)}
+    words = {state.lower[i] for i in range(start, end)}
     if not findings_by_sent.get(sent) and not (words & cue.anaphora and words & cue.result_verbs):
         return []
     section = state.section_of[start]
@@ -410,11 +432,11 @@ def stated_counts(doc: Doc, state: State) -> None:
         if ivus.assertion != "affirmed":
             continue
         for i in range(ivus.end, min(ivus.end + 5, len(doc) - 1)):
-            word = doc[i].lower_
+            word = state.lower[i]
             count = cue.count_words.get(word)
             if count is None and doc[i].like_num and word.isdigit():
                 count = int(word)
-            if count is not None and doc[i + 1].lower_ in cue.vessel_count_nouns:
+            if count is not None and state.lower[i + 1] in cue.vessel_count_nouns:
                 state.stated_counts.append((i, i + 2, count))
                 break
 

@@ -76,7 +76,7 @@ def drop_non_vessel_heads(doc: Doc, state: State) -> None:
     heads = frozenset(load_ontology().data.non_vessel_heads)
     kept = []
     for mention in state.vessels:
-        nxt = doc[mention.end].lower_ if mention.end < len(doc) else ""
+        nxt = state.lower[mention.end] if mention.end < len(doc) else ""
         bare = mention.system is None and mention.kind in ("vessel", "generic")
         if bare and nxt in heads:
             continue
@@ -97,14 +97,14 @@ def expand_coordination(doc: Doc, state: State) -> None:
         group_start = mention.start
         j = mention.start - 1
         found: list[tuple[int, int]] = []
-        while j >= 1 and doc[j].lower_ in COORD_GLUE:
-            prefix = doc[j - 1].lower_
+        while j >= 1 and state.lower[j] in COORD_GLUE:
+            prefix = state.lower[j - 1]
             if (prefix, rest) not in index:
                 break
             found.append((j - 1, index[(prefix, rest)]))
             group_start = j - 1
             j -= 2
-            while j >= 1 and doc[j].lower_ == "," and doc[j - 1].lower_ in COORD_GLUE:
+            while j >= 1 and state.lower[j] == "," and state.lower[j - 1] in COORD_GLUE:
                 j -= 1
         if not found:
             continue
@@ -141,14 +141,14 @@ def resolve_sides(doc: Doc, state: State) -> None:
             continue
         j = mention.start - 1
         while j >= 0 and (
-            doc[j].lower_ in qualifiers or doc[j].lower_ in SIDE_GAP or doc[j].text == "." or doc[j].is_space
+            state.lower[j] in qualifiers or state.lower[j] in SIDE_GAP or doc[j].text == "." or doc[j].is_space
         ):
             j -= 1
         side = side_of_token(doc[j].text) if j >= 0 else None
         if side is not None:
             start = j
             k = j - 1
-            if k >= 1 and doc[k].lower_ in {"and", "&", "/", "or"}:
+            if k >= 1 and state.lower[k] in {"and", "&", "/", "or"}:
                 other = side_of_token(doc[k - 1].text)
                 if other is not None and other != side:
                     side, start = "bilateral", k - 1
@@ -156,7 +156,7 @@ def resolve_sides(doc: Doc, state: State) -> None:
             mention.start = start
             continue
         nxt = mention.end
-        if nxt < len(doc) and doc[nxt].lower_ == "bilaterally":
+        if nxt < len(doc) and state.lower[nxt] == "bilaterally":
             mention.side = "bilateral"
         elif nxt + 2 < len(doc) and doc[nxt].text == "(" and doc[nxt + 2].text == ")":
             mention.side = side_of_token(doc[nxt + 1].text)
@@ -194,7 +194,7 @@ def _glued(doc: Doc, state: State, a: VMention, b: VMention) -> bool:
         return True
     if state.sent_of[a.start] != state.sent_of[b.start] or b.start - a.end > 4:
         return False
-    return all(doc[i].lower_ in LIST_GLUE for i in range(a.end, b.start))
+    return all(state.lower[i] in LIST_GLUE for i in range(a.end, b.start))
 
 
 def hint_systems(doc: Doc, state: State) -> None:
@@ -205,7 +205,7 @@ def hint_systems(doc: Doc, state: State) -> None:
     for mention in state.vessels:
         if mention.system or mention.system_hint or mention.kind in ("coronary",):
             continue
-        after = [doc[i].lower_ for i in range(mention.end, min(mention.end + 2, len(doc)))]
+        after = [state.lower[i] for i in range(mention.end, min(mention.end + 2, len(doc)))]
         if any(w in ("vein", "veins", "venous") for w in after):
             mention.system_hint = "vein"
             continue
@@ -218,10 +218,10 @@ def hint_systems(doc: Doc, state: State) -> None:
         for other in state.vessels:
             if other.system and state.sent_of[other.start] == sent and other.kind != "coronary":
                 votes[other.system] += 1
-        for token in doc[start:end]:
-            if token.lower_ in vein_words:
+        for word in state.lower[start:end]:
+            if word in vein_words:
                 votes["vein"] += 1
-            elif token.lower_ in artery_words:
+            elif word in artery_words:
                 votes["artery"] += 1
         if votes["vein"] != votes["artery"]:
             mention.system_hint = max(votes, key=votes.__getitem__)
@@ -231,8 +231,8 @@ def hint_systems(doc: Doc, state: State) -> None:
 def document_system(doc: Doc, state: State) -> str | None:
     """The system a note is about, when its words clearly lean one way (1.5 to 1)."""
     cue = cues()
-    vein = sum(1 for t in doc if t.lower_ in cue.system_vein_words)
-    artery = sum(1 for t in doc if t.lower_ in cue.system_artery_words)
+    vein = sum(1 for word in state.lower if word in cue.system_vein_words)
+    artery = sum(1 for word in state.lower if word in cue.system_artery_words)
     for mention in state.vessels:
         if mention.system == "vein":
             vein += 1

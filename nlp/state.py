@@ -58,6 +58,7 @@ class XExtent:
 class State:
     """Everything found in one document."""
 
+    lower: list[str] = field(default_factory=list)
     sentences: list[tuple[int, int]] = field(default_factory=list)
     sent_of: list[int] = field(default_factory=list)
     clause_of: list[int] = field(default_factory=list)

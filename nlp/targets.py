@@ -115,6 +115,7 @@ class IvusTargets:
     def _structure(self, doc: Doc, state: State) -> None:
         """Sentence, paragraph, clause and comma-segment index of every token (clauses break at
         ';' and 'and then', segments also at commas; a blank line starts a paragraph)."""
+        state.lower = [t.lower_ for t in doc]
         sent_of = [0] * len(doc)
         clause_of = [0] * len(doc)
         segment_of = [0] * len(doc)

@@ -30,7 +30,9 @@ def make_app(coder) -> Callable[..., FastAPI]:
     """``make_app(**settings)``: a service on the session's pipeline, accepting :data:`API_KEY`."""
 
     def make(**settings: object) -> FastAPI:
-        return create_app(ServiceSettings(**settings), coder=coder, keys=KeyStore.from_keys([API_KEY]))
+        return create_app(
+            ServiceSettings(**settings), coder=coder, keys=KeyStore.from_keys([API_KEY])
+        )
 
     return make
 

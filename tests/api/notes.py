@@ -20,5 +20,8 @@ def mdm(*obx_values: str, message_type: str = "MDM^T02^MDM_T02", value_type: str
     """An MDM message with the example's header and the given OBX-5 values (already escaped)."""
     header = [line for line in MDM_LINES if not line.startswith("OBX")]
     header[0] = header[0].replace("MDM^T02^MDM_T02", message_type)
-    obx = [f"OBX|{i}|{value_type}|28570-0^Procedure note^LN||{v}||||||F" for i, v in enumerate(obx_values, 1)]
+    obx = [
+        f"OBX|{i}|{value_type}|28570-0^Procedure note^LN||{v}||||||F"
+        for i, v in enumerate(obx_values, 1)
+    ]
     return "\r".join(header + obx).encode("utf-8")

@@ -25,7 +25,9 @@ def assert_subset(expected: Any, actual: Any, where: str = "$") -> None:
         assert isinstance(actual, list), f"{where}: expected a list, got {actual!r}"
         if not expected:
             assert actual == [], f"{where}: expected an empty list, got {actual!r}"
-        assert len(actual) >= len(expected), f"{where}: {len(actual)} items, expected {len(expected)}+"
+        assert len(actual) >= len(expected), (
+            f"{where}: {len(actual)} items, expected {len(expected)}+"
+        )
         for index, value in enumerate(expected):
             assert_subset(value, actual[index], f"{where}[{index}]")
     else:
@@ -34,7 +36,13 @@ def assert_subset(expected: Any, actual: Any, where: str = "$") -> None:
 
 def send(client, example: Example):
     headers = {**AUTH, "Content-Type": example.content_type, **example.headers}
-    return client.request(example.method, example.path, params=example.query, headers=headers, content=example.raw_body())
+    return client.request(
+        example.method,
+        example.path,
+        params=example.query,
+        headers=headers,
+        content=example.raw_body(),
+    )
 
 
 def test_there_are_examples_for_every_coding_endpoint():

@@ -24,7 +24,9 @@ def post(client, body, **params):
     return client.post(URL, headers=FHIR, params=params, content=json.dumps(body).encode())
 
 
-def document(text: str, doc_id: str | None = "doc-1", content_type: str = "text/plain", **extra) -> dict:
+def document(
+    text: str, doc_id: str | None = "doc-1", content_type: str = "text/plain", **extra
+) -> dict:
     data = base64.b64encode(text.encode(extra.pop("encoding", "utf-8"))).decode()
     resource = {
         "resourceType": "DocumentReference",
@@ -83,7 +85,9 @@ def test_document_reference_gives_charge_items_provenance_and_issues(client):
     assert provenance["policy"] == ["urn:ivus-coder:policy:sir"]
     assert result["ruleset_version"] in provenance["agent"][0]["who"]["display"]
     targets = {t["reference"] for t in provenance["target"]}
-    produced = {e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] != "Provenance"}
+    produced = {
+        e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] != "Provenance"
+    }
     assert targets == produced
     assert provenance["entity"][0]["what"] == {"reference": "DocumentReference/venous-001"}
 
@@ -132,12 +136,16 @@ def test_bundle_codes_each_document_and_reports_bad_ones_in_place(client):
     assert response.status_code == 200
     answer = response.json()
     Bundle.model_validate(answer)
-    errors = [o for o in resources(answer, "OperationOutcome") if o["issue"][0]["severity"] == "error"]
+    errors = [
+        o for o in resources(answer, "OperationOutcome") if o["issue"][0]["severity"] == "error"
+    ]
     assert [o["issue"][0]["details"]["coding"][0]["code"] for o in errors] == ["E106", "E011"]
     assert len(resources(answer, "ChargeItem")) == 2
     provenances = resources(answer, "Provenance")
     assert len(provenances) == 2
-    assert provenances[1]["entity"][0]["what"] == {"reference": "urn:uuid:9a1f3e2c-0000-4000-8000-000000000001"}
+    assert provenances[1]["entity"][0]["what"] == {
+        "reference": "urn:uuid:9a1f3e2c-0000-4000-8000-000000000001"
+    }
 
 
 def test_other_charsets_are_decoded(client):
@@ -180,12 +188,18 @@ def test_malformed_json_is_400_structure(client):
 
 def test_errors_outside_the_body_are_operation_outcomes_too(client, make_app):
     assert_outcome(client.post(URL, json=DOCUMENT_REFERENCE), 401, "login")
-    response = client.post(URL, headers={**AUTH, "Content-Type": "application/xml"}, content=b"<x/>")
+    response = client.post(
+        URL, headers={**AUTH, "Content-Type": "application/xml"}, content=b"<x/>"
+    )
     assert_outcome(response, 415, "not-supported")
     assert_outcome(post(client, DOCUMENT_REFERENCE, policy="nope"), 422, "invalid")
     assert_outcome(client.get("/fhir/Patient/1", headers=AUTH), 404, "not-found")
     with TestClient(make_app(batch_limit=1)) as small:
-        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": DOCUMENT_REFERENCE}] * 2}
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": DOCUMENT_REFERENCE}] * 2,
+        }
         assert_outcome(post(small, bundle), 413, "too-costly", "E104")
 
 

@@ -29,7 +29,9 @@ def test_mdm_gives_the_json_result(client):
 
 
 def test_mdm_with_spans(client):
-    result = client.post(URL, headers=HL7, params={"include": "spans"}, content=mdm(*lines(VENOUS))).json()
+    result = client.post(
+        URL, headers=HL7, params={"include": "spans"}, content=mdm(*lines(VENOUS))
+    ).json()
     assert result["spans"]
 
 
@@ -37,7 +39,9 @@ def test_dft_has_one_ft1_per_code_line(client):
     response = client.post(URL, headers={**HL7, "Accept": ER7}, content=mdm(*lines(VENOUS)))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(ER7)
-    message = parse_message(response.text, find_groups=True, validation_level=VALIDATION_LEVEL.STRICT)
+    message = parse_message(
+        response.text, find_groups=True, validation_level=VALIDATION_LEVEL.STRICT
+    )
     assert message.validate()  # a structurally valid DFT^P03 (v2.5)
     assert message.msh.msh_9.to_er7() == "DFT^P03^DFT_P03"
     assert message.msh.msh_12.to_er7() == "2.5"
@@ -46,7 +50,9 @@ def test_dft_has_one_ft1_per_code_line(client):
     assert names == ["MSH", "EVN", "PID", "PV1", "DFT_P03_FINANCIAL", "DFT_P03_FINANCIAL"]
     groups = [c for c in message.children if c.name == "DFT_P03_FINANCIAL"]
     ft1s = [g.ft1 for g in groups]
-    assert [(f.ft1_7.to_er7().split("^")[0], f.ft1_10.to_er7(), f.ft1_6.to_er7()) for f in ft1s] == [
+    assert [
+        (f.ft1_7.to_er7().split("^")[0], f.ft1_10.to_er7(), f.ft1_6.to_er7()) for f in ft1s
+    ] == [
         ("37252", "1", "CG"),
         ("37253", "2", "CG"),
     ]
@@ -58,15 +64,21 @@ def test_dft_has_one_ft1_per_code_line(client):
 
 def test_dft_units_follow_the_policy(client):
     body = mdm(*lines(ARTERIAL))
-    sir = client.post(URL, headers={**HL7, "Accept": ER7}, params={"policy": "sir"}, content=body).text
-    named = client.post(URL, headers={**HL7, "Accept": ER7}, params={"policy": "named-vessel"}, content=body).text
+    sir = client.post(
+        URL, headers={**HL7, "Accept": ER7}, params={"policy": "sir"}, content=body
+    ).text
+    named = client.post(
+        URL, headers={**HL7, "Accept": ER7}, params={"policy": "named-vessel"}, content=body
+    ).text
     assert sir.count("\rFT1|") == 1 and named.count("\rFT1|") == 2
 
 
 def test_no_code_line_is_an_ack_that_says_so(client):
     response = client.post(URL, headers={**HL7, "Accept": ER7}, content=mdm(*lines(CORONARY)))
     assert response.status_code == 200
-    message = parse_message(response.text, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
+    message = parse_message(
+        response.text, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT
+    )
     assert message.msh.msh_9.to_er7() == "ACK^T02^ACK"
     assert message.msa.msa_1.to_er7() == "AA"
     assert message.msa.msa_2.to_er7() == "MSG00001"
@@ -75,7 +87,8 @@ def test_no_code_line_is_an_ack_that_says_so(client):
 
 def test_escapes_repetitions_and_formatted_text_are_decoded(client):
     body = mdm(
-        "IVUS of the left common iliac vein \\T\\ left external iliac vein: MLA 50 mm2.~Venography performed.",
+        "IVUS of the left common iliac vein \\T\\ left external iliac vein: MLA 50 mm2."
+        "~Venography performed.",
         value_type="TX",
     )
     result = client.post(URL, headers={**HL7, "Accept": "application/json"}, content=body).json()
@@ -107,13 +120,17 @@ def test_ed_base64_text_is_read(client):
 
 @pytest.mark.parametrize("content_type", ["application/hl7-v2", "text/plain; charset=utf-8"])
 def test_other_hl7_media_types(client, content_type):
-    response = client.post(URL, headers={**AUTH, "Content-Type": content_type}, content=mdm(*lines(VENOUS)))
+    response = client.post(
+        URL, headers={**AUTH, "Content-Type": content_type}, content=mdm(*lines(VENOUS))
+    )
     assert response.status_code == 200
 
 
 def test_charset_from_the_content_type(client):
     body = mdm(*lines("Café. " + VENOUS)).decode().encode("latin-1")
-    response = client.post(URL, headers={**AUTH, "Content-Type": f"{ER7}; charset=iso-8859-1"}, content=body)
+    response = client.post(
+        URL, headers={**AUTH, "Content-Type": f"{ER7}; charset=iso-8859-1"}, content=body
+    )
     assert response.status_code == 200
     response = client.post(URL, headers=HL7, content=body)  # not UTF-8
     assert_problem(response, 422, "invalid-document", "E012")
@@ -138,6 +155,14 @@ def test_unusable_messages_are_problems(client, body, status, slug, code):
 
 def test_wrong_media_type_and_missing_key(client):
     body = mdm(*lines(VENOUS))
-    assert_problem(client.post(URL, headers={**AUTH, "Content-Type": "application/json"}, content=body), 415, "unsupported-media-type")
-    assert_problem(client.post(URL, headers={"Content-Type": ER7}, content=body), 401, "unauthorized")
-    assert_problem(client.post(URL, headers=HL7, params={"policy": "x"}, content=body), 422, "invalid-request")
+    assert_problem(
+        client.post(URL, headers={**AUTH, "Content-Type": "application/json"}, content=body),
+        415,
+        "unsupported-media-type",
+    )
+    assert_problem(
+        client.post(URL, headers={"Content-Type": ER7}, content=body), 401, "unauthorized"
+    )
+    assert_problem(
+        client.post(URL, headers=HL7, params={"policy": "x"}, content=body), 422, "invalid-request"
+    )

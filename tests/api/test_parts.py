@@ -68,10 +68,14 @@ def test_the_bucket_table_stays_bounded(monkeypatch):
 def test_keys_are_read_from_env_and_file_and_kept_as_digests(tmp_path):
     keys_file = tmp_path / "keys.txt"
     keys_file.write_text("# comment\n\n  file-key-0123456789abcdef  \n", encoding="utf-8")
-    keys = read_keys(str(keys_file), environ={"IVUS_CODER_API_KEYS": "a-0123456789abcdef,,b-0123456789abcdef "})
+    keys = read_keys(
+        str(keys_file), environ={"IVUS_CODER_API_KEYS": "a-0123456789abcdef,,b-0123456789abcdef "}
+    )
     assert keys == ["a-0123456789abcdef", "b-0123456789abcdef", "file-key-0123456789abcdef"]
     store = KeyStore.from_keys(keys)
-    assert store.identify("a-0123456789abcdef", ).startswith("key:")
+    assert store.identify(
+        "a-0123456789abcdef",
+    ).startswith("key:")
     assert store.identify("nope") is None and store.identify(None) is None
     assert "a-0123456789abcdef" not in repr(store)
 
