@@ -27,8 +27,8 @@ class ServiceSettings:
     api_keys_file: str | None = None
     max_body_bytes: int = MIB
     batch_limit: int = 100
-    rate_limit: float = 50.0
-    rate_burst: int = 100
+    rate_limit: float = 100.0
+    rate_burst: int = 200
     access_log: bool = True
 
     def __post_init__(self) -> None:

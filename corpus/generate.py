@@ -347,6 +347,7 @@ class Mk:
         self.style = style
         self.n_ivus = 0
         self.n_vessel = 0
+        self.used_device = False
 
     # -- simple spans -------------------------------------------------------------------------
     @staticmethod
@@ -384,6 +385,7 @@ class Mk:
                 forms += ["device"] * 3
             form = rng.choice(forms)
         if form == "device":
+            self.used_device = True
             form = rng.choice(["Visions PV .035", "Visions PV .018", "OptiCross 35", "Eagle Eye"])
         assertion_attr = _not_default(assertion)
         if form.endswith(" (IVUS)"):
@@ -504,6 +506,7 @@ class Ctx:
     side: str | None
     age: int
     sex: str
+    extra: dict[str, Callable[[], str]] = field(default_factory=dict)
 
     def resolve(self, vid: str) -> str:
         if vid.endswith(".S"):
@@ -518,6 +521,8 @@ def fill(template: str, ctx: Ctx) -> str:
 
     def slot(match: re.Match[str]) -> str:
         key, arg = match.group(1), match.group(2) or ""
+        if key in ctx.extra:
+            return ctx.extra[key]()
         if key == "age":
             return str(ctx.age)
         if key == "sex":
@@ -581,6 +586,8 @@ class Treatment:
     vessels: list[str]
     words: str  # the procedure phrase ("stenting", "balloon venoplasty")
     device: str
+    item: str = ""  # optional list-item template (slot grammar)
+    sentence: str = ""  # optional narrative template (slot grammar)
 
 
 @dataclass
@@ -606,8 +613,10 @@ class Scenario:
     traps: list[Trap] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)  # extra narrative template keys
     bundling: str | None = None
-    primary: bool = True  # a primary procedure (study / intervention) is documented
+    study: bool = True  # the diagnostic study (angiography / venography) is documented
     stated_count: int | None = None
+    bundle_other: bool = False  # IVUS of vessels unrelated to the bundling service
+    oct: bool = False  # optical coherence tomography documented
     comment: str = ""
 
     def counted(self) -> list[str]:
@@ -669,8 +678,8 @@ AREAS: dict[str, Area] = {
         list_study=(
             "{Side} lower extremity {PR:venography:venogram}",
             "{PR:venography:Pelvic venography}",
-            "{PR:venography:Iliac venogram}, {side}",
-            "{PR:venography:Cavogram} and {side} iliac {PR:venography:venogram}",
+            "{PR:venography:Venogram}, {side} lower extremity",
+            "{PR:venography:Cavogram} and {side} lower extremity {PR:venography:venogram}",
         ),
         indication=(
             "{age}-year-old {sex} with {side} lower extremity swelling, heaviness and venous "
@@ -732,13 +741,13 @@ AREAS: dict[str, Area] = {
             "{Side} lower extremity claudication at one block in a {age}-year-old {sex} smoker; "
             "CTA showed {P:stenosis:stenosis} of the {V:artery.iliac.S}.",
             "{age} y/o {sex}, diabetes, {side} leg claudication, abnormal {MH:duplex:duplex} "
-            "with monophasic femoral waveforms.",
+            "with monophasic waveforms at the groin.",
         ),
         study_findings=(
             "{STUDY} demonstrated a {SEV}% {LP} of the {LV}.",
             "{STUDY} showed a heavily calcified {SEV}% {LP} involving the {LV}.",
-            "{STUDY} revealed a focal high-grade {LP} of the {LV}; the contralateral iliac "
-            "system was without significant disease.",
+            "{STUDY} revealed a focal high-grade {LP} of the {LV}; the contralateral "
+            "{V:artery.iliac.O} was without significant disease.",
         ),
         impression=(
             "Symptomatic {P:stenosis:stenosis} of the {V:artery.iliac.S}, treated with "
@@ -790,3 +799,1093 @@ AREAS: dict[str, Area] = {
         completion=("Completion images confirmed appropriate filter position.",),
     ),
 }
+
+
+# =============================================================================================
+# Boilerplate pools (no markup)
+# =============================================================================================
+CONSENT = (
+    "Informed consent was obtained after discussion of the risks, benefits and alternatives.",
+    "The risks, benefits and alternatives were discussed and written consent was obtained.",
+    "Consent was signed and is in the chart.",
+)
+TIMEOUT = (
+    "A time-out was performed confirming patient, procedure and site.",
+    "Universal protocol and time-out were completed.",
+    "Time out performed.",
+)
+PREP = (
+    "The patient was placed supine on the angiography table and prepped and draped in the "
+    "usual sterile fashion.",
+    "The patient was positioned supine, and the access site was prepped and draped sterilely.",
+    "The patient was brought to the hybrid suite and placed in the prone position; the "
+    "access site was prepped and draped.",
+)
+SEDATION = (
+    "Moderate sedation with midazolam and fentanyl was administered by a trained nurse under "
+    "my direct supervision; intraservice time {n:25-70} minutes.",
+    "Monitored anesthesia care by the anesthesia team.",
+    "General endotracheal anesthesia.",
+    "Local anesthesia with 1% lidocaine and moderate sedation.",
+)
+HEPARIN = (
+    "Heparin {n:3-8},000 units IV was given.",
+    "Systemic heparinization was achieved with an ACT above 250 seconds.",
+    "The patient was heparinized.",
+)
+CLOSURE = (
+    "The sheath was removed and hemostasis was achieved with manual pressure.",
+    "At the end of the case the sheath was removed and a figure-of-eight suture placed; "
+    "hemostasis was excellent.",
+    "Hemostasis was obtained with a closure device.",
+    "Sheath pulled, manual compression for 15 minutes, no hematoma.",
+)
+TAIL = (
+    "Estimated blood loss: minimal. Complications: none. The patient tolerated the procedure "
+    "well and left the suite in stable condition.",
+    "EBL less than 20 mL. No immediate complications.",
+    "Contrast: {n:40-160} mL Omnipaque 300. Fluoroscopy time: {n:6-35} minutes. No "
+    "complications.",
+    "Specimens: none. Complications: none. Disposition: recovery area.",
+)
+DEVICES_STENT_VEIN = (
+    "a {n:14-18} x {n:6-12}0 mm Abre self-expanding stent",
+    "a {n:14-18} x {n:6-12}0 mm Venovo stent",
+    "a {n:14-20} x {n:6-9}0 mm Wallstent",
+    "a {n:14-16} x {n:6-12}0 mm Vici stent",
+)
+DEVICES_STENT_ARTERY = (
+    "a {n:7-10} x {n:3-6}9 mm Omnilink Elite balloon-expandable stent",
+    "a {n:7-10} x {n:4-8}0 mm Lifestream stent",
+    "a {n:7-9} x {n:4-8}0 mm VBX covered stent",
+    "a {n:7-10} x {n:4-8}0 mm Express LD stent",
+)
+
+
+def slip(text: str, rng: random.Random) -> str:
+    """Introduce one dictation slip into a plain (markup-free) sentence."""
+    words = text.split(" ")
+    choice = rng.random()
+    if choice < 0.35 and len(words) > 4:
+        i = rng.randrange(1, len(words) - 1)
+        words.insert(i, words[i])
+    elif choice < 0.6:
+        words[0] = words[0].lower()
+    elif choice < 0.8:
+        return text.rstrip(".")
+    else:
+        return text.replace(" the ", " teh ", 1) if " the " in text else text
+    return " ".join(words)
+
+
+# =============================================================================================
+# Writer: renders a scenario as marked-up note text
+# =============================================================================================
+HEADINGS: dict[str, tuple[str, ...]] = {
+    "procedures": ("Procedures performed", "Procedure(s)", "Procedures", "Operation performed"),
+    "indication": ("Indication", "Indications", "Clinical history", "History"),
+    "anesthesia": ("Anesthesia", "Sedation"),
+    "description": ("Description of procedure", "Procedure details", "Technique", "Procedure"),
+    "ivus": ("findings",),
+    "impression": ("Impression", "Conclusion", "Summary", "Assessment"),
+    "plan": ("Plan", "Recommendations", "Disposition and plan"),
+    "tail": ("Estimated blood loss / complications", "Complications", "Other"),
+}
+
+
+def a_an(markup: str) -> str:
+    plain = re.sub(r"\|[^\]]*\]\]", "", markup).replace("[[", "")
+    return "an" if plain[:1].lower() in "aeiou" else "a"
+
+
+class Writer:
+    """Renders one scenario; ``tags`` collects what the rendering exercised."""
+
+    def __init__(self, sc: Scenario, style: Style, rng: random.Random) -> None:
+        self.sc, self.style, self.rng = sc, style, rng
+        self.mk = Mk(rng, style)
+        self.area = AREAS[sc.area]
+        self.tags: set[str] = set()
+        self.passages: list[str] = []
+        age = rng.randint(24, 88)
+        sex = rng.choice(["female", "male", "woman", "man"])
+        self.ctx = Ctx(self.mk, sc.side, age, sex, self._slots())
+
+    # -- slots for the area pools -------------------------------------------------------------
+    def _slots(self) -> dict[str, Callable[[], str]]:
+        sc, mk, rng = self.sc, self.mk, self.rng
+        lesion = sc.lesions[0] if sc.lesions else None
+        treat = sc.treatments[0] if sc.treatments else None
+        study_kind = self.area.study_kind
+        return {
+            "LV": lambda: mk.vessel([lesion.vessels[0]])[0] if lesion else "the vessel",
+            "LP": lambda: mk.pathology(lesion.kind, lesion.words) if lesion else "disease",
+            "SEV": lambda: str(lesion.severity) if lesion else "50",
+            "TV": lambda: mk.vessel([treat.vessels[0]])[0] if treat else "target vessel",
+            "DEV": lambda: fill(treat.device, self.ctx) if treat else "a balloon",
+            "STUDY": lambda: mk.procedure(study_kind, rng.choice(self.area.study_words)),
+            "STUDY_W": lambda: mk.procedure(study_kind, rng.choice(self.area.study_words)),
+        }
+
+    def t(self, pool: Sequence[str]) -> str:
+        return cap(pick(self.rng, pool, self.ctx))
+
+    def plain(self, pool: Sequence[str]) -> str:
+        text = fill(self.rng.choice(pool), self.ctx)
+        if self.style.slips and self.rng.random() < 0.3:
+            self.tags.add("dictation-slips")
+            text = slip(text, self.rng)
+        return text
+
+    def heading(self, key: str) -> str:
+        if self.style.headings == "none":
+            return ""
+        word = self.rng.choice(HEADINGS[key])
+        return (word.upper() if self.style.headings == "caps" else word.title()) + ":"
+
+    # -- vessel lists -------------------------------------------------------------------------
+    def chunks(self, vids: Sequence[str]) -> list[list[str]]:
+        rest, out = list(vids), []
+        while rest:
+            vid = rest.pop(0)
+            base, side = split_side(vid)
+            twin = with_side(base, other_side(side)) if side else None
+            partner = next(
+                (
+                    w
+                    for w in rest
+                    if side and split_side(w)[1] == side and (base, split_side(w)[0]) in COORDINATED
+                ),
+                None,
+            )
+            if twin in rest and base in NAMES and NAMES[base].noun and self.rng.random() < 0.6:
+                rest.remove(twin)
+                out.append([vid, twin])
+            elif partner and self.rng.random() < 0.5:
+                rest.remove(partner)
+                out.append([vid, partner])
+            else:
+                out.append([vid])
+        return out
+
+    def vessel_list(self, vids: Sequence[str], links: Sequence[str]) -> str:
+        parts = [self.mk.vessel(chunk, links)[0] for chunk in self.chunks(vids)]
+        if len(parts) > 1 and any(len(c) > 1 for c in parts):
+            pass
+        return join_and(parts, self.rng)
+
+    # -- IVUS runs ----------------------------------------------------------------------------
+    def findings_text(self, findings: Sequence[Finding], of: str, terse: bool = False) -> str:
+        parts = [self.mk.finding(f, [of], terse) for f in findings]
+        if terse:
+            return ", ".join(parts)
+        return join_and(parts) if self.rng.random() < 0.6 else " with ".join(parts)
+
+    def finding_sentence(self, vid: str, findings: Sequence[Finding], links: Sequence[str]) -> str:
+        rng, mk = self.rng, self.mk
+        choice = rng.randrange(5)
+        if choice == 0:
+            own, own_ids = mk.ivus()
+            vm, sid = mk.vessel([vid], own_ids)
+            return cap(f"{own} of the {vm} demonstrated {self.findings_text(findings, sid)}.")
+        if choice == 1:
+            own, own_ids = mk.ivus()
+            vm, sid = mk.vessel([vid], own_ids)
+            return f"In the {vm}, {own} showed {self.findings_text(findings, sid)}."
+        vm, sid = mk.vessel([vid], links)
+        text = self.findings_text(findings, sid)
+        if choice == 2:
+            return f"The {vm} showed {text}."
+        if choice == 3:
+            return f"At the {vm} there was {text}."
+        return cap(f"{text} was measured in the {vm}.")
+
+    def run_findings(self, run: Run, links: Sequence[str], skip: Sequence[str] = ()) -> list[str]:
+        return [
+            self.finding_sentence(vid, run.findings[vid], links)
+            for vid in run.vessels
+            if run.findings.get(vid) and vid not in skip
+        ]
+
+    def render_run(self, run: Run) -> list[str]:
+        """Sentences of one IVUS run (a passage run also fills ``self.passages``)."""
+        if self.style.terse and run.mode in ("list", "passage", "follow-on", "extent"):
+            return [self.terse_run(run)]
+        method = getattr(self, f"run_{run.mode.replace('-', '_')}")
+        return method(run)
+
+    def run_list(self, run: Run) -> list[str]:
+        mk, rng = self.mk, self.rng
+        ivus, ids = mk.ivus()
+        vlist = self.vessel_list(run.vessels, ids)
+        intro = rng.choice(
+            [
+                f"{ivus} of the {vlist} was then performed.",
+                f"Next, {ivus} interrogation of the {vlist} was carried out.",
+                f"The {vlist} {'were' if len(run.vessels) > 1 else 'was'} interrogated with {ivus}.",
+                f"{ivus} was performed of the {vlist}.",
+            ]
+        )
+        return [cap(intro), *self.run_findings(run, ids)]
+
+    def run_extent(self, run: Run) -> list[str]:
+        mk, rng = self.mk, self.rng
+        assert run.ends is not None
+        ivus, ids = mk.ivus()
+        ma, ia = mk.vessel([run.ends[0]], ids)
+        mb, ib = mk.vessel([run.ends[1]], ids)
+        word = rng.choice(["to", "to", "through", "down to"])
+        extent = mk.extent(f"{ma} {word} the {mb}", "imaging", ia, ib)
+        self.tags.add("extent-pullback")
+        intro = rng.choice(
+            [
+                f"{ivus} pullback was performed from the {extent}.",
+                f"{ivus} was then performed from the {extent}.",
+                f"{a_an(ivus).capitalize()} {ivus} run was obtained from the {extent}.",
+                f"Pullback {ivus} from the {extent} was performed.",
+            ]
+        )
+        return [cap(intro), *self.run_findings(run, ids)]
+
+    def run_follow_on(self, run: Run) -> list[str]:
+        mk, rng = self.mk, self.rng
+        ivus, ids = mk.ivus()
+        self.tags.add("follow-on")
+        intro = rng.choice(
+            [
+                f"{ivus} was then performed.",
+                f"Next, {ivus} was carried out through the sheath.",
+                f"We then performed {ivus}.",
+            ]
+        )
+        out = [cap(intro)]
+        for n, vid in enumerate(v for v in run.vessels if run.findings.get(v)):
+            vm, sid = mk.vessel([vid], ids)
+            text = self.findings_text(run.findings[vid], sid)
+            if n == 0:
+                out.append(rng.choice([f"It demonstrated {text} in the {vm}.",
+                                       f"This showed {text} at the {vm}."]))
+            else:
+                out.append(rng.choice([f"The {vm} showed {text}.",
+                                       f"In the {vm} there was {text}."]))
+        return out
+
+    def run_passage(self, run: Run) -> list[str]:
+        mk, rng = self.mk, self.rng
+        ivus, ids = mk.ivus()
+        self.tags.add("findings-passage")
+        intro = rng.choice(
+            [
+                f"Diagnostic {ivus} was performed and the images were reviewed; measurements are "
+                "listed below.",
+                f"{ivus} interrogation was then carried out (see findings).",
+                f"{ivus} was performed with the findings below.",
+            ]
+        )
+        head, head_ids = mk.ivus(form=rng.choice(["IVUS", "IVUS", "Intravascular ultrasound"]))
+        links = ids + head_ids
+        lines = []
+        for vid in run.vessels:
+            vm, sid = mk.vessel([vid], links)
+            if run.findings.get(vid):
+                lines.append(f"{cap(vm)}: {self.findings_text(run.findings[vid], sid, True)}.")
+            else:
+                lines.append(f"{cap(vm)}: imaged.")
+        bullet = rng.choice(["", "- ", "* "])
+        if self.style.headings == "none":
+            self.passages.append(f"{head} findings: " + " ".join(lines))
+        else:
+            title = "FINDINGS:" if self.style.headings == "caps" else "Findings:"
+            if head.startswith("[[Intravascular") and self.style.headings == "caps":
+                head = head.replace("[[Intravascular ultrasound|", "[[INTRAVASCULAR ULTRASOUND|")
+            self.passages.append(f"{head} {title}\n" + "\n".join(bullet + ln for ln in lines))
+        return [cap(intro)]
+
+    def run_lesion(self, run: Run) -> list[str]:
+        mk, rng = self.mk, self.rng
+        assert run.lesion is not None and run.ends is not None
+        lesion = run.lesion
+        ivus, ids = mk.ivus()
+        ma, ia = mk.vessel([run.ends[0]], ids)
+        mb, ib = mk.vessel([run.ends[1]], ids)
+        word = rng.choice(["into", "into", "through", "to"])
+        prefix = "from the " if word in ("through", "to") else "from the "
+        extent = mk.extent(f"{ma} {word} the {mb}", "lesion", ia, ib)
+        path = mk.pathology(lesion.kind, lesion.words)
+        self.tags.add("continuous-lesion")
+        first = run.ends[0]
+        fdesc = self.findings_text(run.findings.get(first, []), ia) if run.findings.get(first) else ""
+        tail = f", with {fdesc} at the tightest point" if fdesc else ""
+        intro = rng.choice(
+            [
+                f"{ivus} demonstrated {path} extending {prefix}{extent}{tail}.",
+                f"On {ivus}, there was continuous {path} {prefix}{extent}{tail}.",
+                f"{ivus} showed a single continuous {path} spanning {prefix}{extent}{tail}.",
+            ]
+        )
+        return [cap(intro), *self.run_findings(run, ids, skip=[first])]
+
+    def run_post(self, run: Run) -> list[str]:
+        mk, rng = self.mk, self.rng
+        self.tags.add("pre-post")
+        out = []
+        for vid in run.vessels:
+            if not run.findings.get(vid):
+                continue
+            ivus, ids = mk.ivus()
+            vm, sid = mk.vessel([vid], ids)
+            text = self.findings_text(run.findings[vid], sid)
+            out.append(
+                cap(
+                    rng.choice(
+                        [
+                            f"Completion {ivus} of the {vm} demonstrated {text}.",
+                            f"Repeat {ivus} of the {vm} showed {text}.",
+                            f"Final {ivus} confirmed {text} in the {vm}.",
+                            f"Follow-up {ivus} run through the {vm} showed {text}.",
+                        ]
+                    )
+                )
+            )
+        return out
+
+    def run_none(self, run: Run) -> list[str]:
+        ivus, _ = self.mk.ivus()
+        return [
+            cap(
+                self.rng.choice(
+                    [
+                        f"{ivus} was used to confirm intraluminal position of the wire.",
+                        f"{ivus} was utilized to size the balloon.",
+                        f"{ivus} was performed to confirm true lumen re-entry.",
+                    ]
+                )
+            )
+        ]
+
+    def terse_run(self, run: Run) -> str:
+        mk = self.mk
+        ivus, ids = mk.ivus(form="IVUS")
+        items = []
+        for vid in run.vessels:
+            vm, sid = mk.vessel([vid], ids)
+            if run.findings.get(vid):
+                items.append(f"{vm} {self.findings_text(run.findings[vid], sid, True)}")
+            else:
+                items.append(vm)
+        self.tags.add("findings-passage")
+        return f"{ivus}: " + "; ".join(items) + "."
+
+    # -- procedure list -----------------------------------------------------------------------
+    def list_items(self) -> list[str]:
+        sc, mk, rng = self.sc, self.mk, self.rng
+        items: list[str] = []
+        if sc.study and self.area.list_study:
+            items.append(self.t(self.area.list_study))
+        for run in sc.runs:
+            if run.role == "post" or run.mode == "none":
+                continue
+            items.append(self.ivus_item(run))
+        for treat in sc.treatments:
+            if treat.item:
+                items.append(self.t([treat.item]))
+                continue
+            proc = mk.procedure(treat.kind, treat.words)
+            vm = mk.vessel(treat.vessels[:1])[0]
+            items.append(cap(rng.choice([f"{proc} of the {vm}", f"{proc}, {vm}"])))
+        items.extend(self.t(pool) for pool in self.list_extras())
+        return items
+
+    def list_extras(self) -> list[Sequence[str]]:
+        return [self.area.extras[k] for k in self.sc.extras if k.startswith("item-")]
+
+    def ivus_item(self, run: Run) -> str:
+        mk, rng = self.mk, self.rng
+        ivus, ids = mk.ivus()
+        count = ""
+        if self.sc.stated_count and run.role == "diagnostic":
+            count = f" ({self.sc.stated_count} vessels)"
+        if run.ends and len(run.vessels) > 3 and rng.random() < 0.6:
+            ma, ia = mk.vessel([run.ends[0]], ids)
+            mb, ib = mk.vessel([run.ends[1]], ids)
+            self.tags.add("extent-pullback")
+            kind = "lesion" if run.mode == "lesion" else "imaging"
+            if kind == "lesion":
+                kind = "imaging"
+            extent = mk.extent(f"{ma} to the {mb}", kind, ia, ib)
+            return cap(f"{ivus} from the {extent}{count}")
+        vlist = self.vessel_list(run.vessels, ids)
+        return cap(
+            rng.choice(
+                [
+                    f"{ivus} of the {vlist}{count}",
+                    f"{ivus}{count}: {vlist}",
+                    f"{ivus}, {vlist}{count}",
+                ]
+            )
+        )
+
+    def procedure_section(self) -> str:
+        items = self.list_items()
+        if not items:
+            return ""
+        if self.style.headings == "none":
+            lowered = [decap(i) for i in items]
+            return cap(
+                self.rng.choice(
+                    [
+                        f"The patient underwent {join_and(lowered, self.rng)} today.",
+                        f"Procedures today: {'; '.join(lowered)}.",
+                    ]
+                )
+            )
+        if self.style.numbered:
+            self.tags.add("numbered-list")
+            body = "\n".join(f"{n}. {item}." for n, item in enumerate(items, 1))
+        elif self.rng.random() < 0.5:
+            body = "\n".join(f"- {item}" for item in items)
+        else:
+            body = "; ".join(items) + "."
+        return f"{self.heading('procedures')}\n{body}"
+
+    # -- narrative pieces ---------------------------------------------------------------------
+    def access_sentences(self) -> list[str]:
+        mk, rng = self.mk, self.rng
+        out = []
+        for vid in self.sc.access:
+            vm = mk.vessel([vid])[0]
+            self.tags.add("access-vessel")
+            sheath = rng.choice([6, 7, 8, 9, 10, 11, 12])
+            if self.sc.us_access:
+                self.tags.add("us-access")
+                guide = mk.modality(
+                    "us-guided-access",
+                    rng.choice(["ultrasound guidance", "real-time ultrasound guidance",
+                                "sonographic guidance"]),
+                )
+                if self.style.terse:
+                    out.append(f"Access: {vm}, under {guide}, {sheath} Fr sheath.")
+                    continue
+                out.append(
+                    cap(
+                        rng.choice(
+                            [
+                                f"Under {guide}, the {vm} was accessed with a micropuncture "
+                                f"needle and a {sheath} French sheath was placed.",
+                                f"{vm} access was obtained using {guide} and a {sheath} Fr "
+                                "sheath was inserted.",
+                                f"The {vm} was punctured under {guide}; a {sheath} French "
+                                "sheath was advanced over a wire.",
+                            ]
+                        )
+                    )
+                )
+            else:
+                if self.style.terse:
+                    out.append(f"Access: {vm}, {sheath} Fr sheath.")
+                    continue
+                out.append(
+                    cap(
+                        rng.choice(
+                            [
+                                f"The {vm} was accessed using a modified Seldinger technique and "
+                                f"a {sheath} French sheath was placed.",
+                                f"Access was gained to the {vm} and a {sheath} Fr sheath placed.",
+                            ]
+                        )
+                    )
+                )
+        return out
+
+    def study_sentences(self) -> list[str]:
+        sc = self.sc
+        if not sc.study or not self.area.study_findings:
+            return []
+        out = [self.t(self.area.study_findings)]
+        for key in sc.landmarks:
+            self.tags.add("landmark" if key.startswith("landmark") else "access-vessel")
+            out.append(self.t(self.area.extras[key]))
+        for key in sc.extras:
+            if not key.startswith("item-"):
+                out.append(self.t(self.area.extras[key]))
+        return out
+
+    def treatment_sentences(self) -> list[str]:
+        mk, rng = self.mk, self.rng
+        out = []
+        for treat in self.sc.treatments:
+            if treat.sentence:
+                out.append(self.t([treat.sentence]))
+                continue
+            proc = mk.procedure(treat.kind, treat.words)
+            device = fill(treat.device, self.ctx)
+            if len(treat.vessels) > 1:
+                ma, ia = mk.vessel([treat.vessels[0]])
+                mb, ib = mk.vessel([treat.vessels[-1]])
+                where = "from the " + mk.extent(f"{ma} into the {mb}", "treatment", ia, ib)
+            else:
+                where = "of the " + mk.vessel(treat.vessels)[0]
+            if self.style.terse:
+                out.append(f"Intervention: {proc} {where}, {device}.")
+                continue
+            out.append(
+                cap(
+                    rng.choice(
+                        [
+                            f"{proc} {where} was then performed with {device}.",
+                            f"We proceeded with {proc} {where} using {device}.",
+                            f"{proc} was carried out {where} with {device}.",
+                        ]
+                    )
+                )
+            )
+        return out
+
+    def trap_sentences(self, where: str) -> list[str]:
+        """Sentences for non-counting IVUS mentions placed at ``where`` (history/body/plan)."""
+        mk, rng = self.mk, self.rng
+        out = []
+        placement = {"historical": "history", "hypothetical": "plan"}
+        for trap in self.sc.traps:
+            if placement.get(trap.assertion, "body") != where:
+                continue
+            ivus, _ = mk.ivus(trap.assertion)
+            vm = mk.vessel([trap.vessel])[0] if trap.vessel else ""
+            if trap.assertion == "negated":
+                self.tags.add("negated")
+                out.append(cap(rng.choice([
+                    f"{ivus} was not performed as the anatomy was well defined on the images.",
+                    f"No {ivus} was performed.",
+                    f"The procedure was completed without {ivus} due to equipment availability.",
+                ])))
+            elif trap.assertion == "hypothetical":
+                self.tags.add("planned")
+                target = f" of the {vm}" if vm else ""
+                out.append(cap(rng.choice([
+                    f"Will consider {ivus}{target} at the next session.",
+                    f"If symptoms persist, {ivus}{target} is recommended.",
+                    f"Plan repeat {ivus}{target} in 6 months.",
+                ])))
+            elif trap.assertion == "historical":
+                self.tags.add("historical")
+                target = f" of the {vm}" if vm else ""
+                out.append(cap(rng.choice([
+                    f"Prior {ivus}{target} at an outside hospital in {rng.randint(2015, 2024)} "
+                    "was reviewed.",
+                    f"{ivus}{target} during the index procedure last year was reviewed.",
+                ])))
+            else:
+                self.tags.add("failed")
+                occl = mk.pathology("occlusion", "occlusion")
+                target = f" of the {vm}" if vm else ""
+                out.append(cap(rng.choice([
+                    f"An attempt at {ivus} across the {occl}{target} was unsuccessful; the "
+                    "catheter would not cross and no images were obtained.",
+                    f"The {ivus} catheter could not be advanced through the {occl}{target} and "
+                    "no usable images were acquired.",
+                ])))
+        return out
+
+    # -- assembling ---------------------------------------------------------------------------
+    def description(self) -> list[str]:
+        sc, style = self.sc, self.style
+        pre: list[str] = []
+        if not style.terse:
+            pre += [self.plain(CONSENT), self.plain(TIMEOUT), self.plain(PREP)]
+        pre += self.access_sentences()
+        if sc.study and not style.terse:
+            pre.append(self.plain(HEPARIN))
+        body = self.study_sentences()
+        for run in sc.runs:
+            if run.role in ("diagnostic", "coronary"):
+                body += self.render_run(run)
+        body += self.trap_sentences("body")
+        post = self.treatment_sentences()
+        for run in sc.runs:
+            if run.role == "post":
+                post += self.render_run(run)
+        if sc.study and self.area.completion:
+            post.append(self.t(self.area.completion))
+        if not style.terse:
+            post.append(self.plain(CLOSURE))
+        sep = "\n" if style.terse else " "
+        return [sep.join(p) for p in (pre, body, post) if p]
+
+    def indication(self) -> str:
+        parts = [self.t(self.area.indication), *self.trap_sentences("history")]
+        return " ".join(parts)
+
+    def render(self) -> str:
+        style = self.style
+        sections: list[tuple[str, str]] = []
+        proc = self.procedure_section()
+        if proc:
+            sections.append(("", proc))
+        sections.append(("indication", self.indication()))
+        if not style.terse or self.rng.random() < 0.5:
+            sections.append(("anesthesia", self.plain(SEDATION)))
+        desc = self.description()
+        sections.append(("description", "\n\n".join(desc)))
+        for passage in self.passages:
+            sections.append(("", passage))
+        impression = self.t(self.area.impression)
+        sections.append(("impression", impression))
+        plan = [self.t(self.area.plan), *self.trap_sentences("plan")]
+        sections.append(("plan", " ".join(plan)))
+        if style.verbose or self.rng.random() < 0.5:
+            sections.append(("tail", self.plain(TAIL)))
+        out = []
+        for key, body in sections:
+            head = self.heading(key) if key else ""
+            if not head:
+                out.append(body)
+            elif self.rng.random() < 0.5 and "\n" not in body:
+                out.append(f"{head} {body}")
+            else:
+                out.append(f"{head}\n{body}")
+        if style.headings == "caps":
+            self.tags.add("all-caps")
+        if style.headings == "none":
+            self.tags.add("no-headings")
+        return "\n\n".join(out) + "\n"
+
+
+def decap(markup: str) -> str:
+    """Lower-case the first letter of a list item when it starts an ordinary word."""
+    plain = re.sub(r"\[\[|\|[^\]]*\]\]", "", markup)
+    first = plain.split(" ", 1)[0]
+    if len(first) > 1 and first[1:].islower():
+        for i, ch in enumerate(markup):
+            if ch.isalpha():
+                return markup[:i] + ch.lower() + markup[i + 1 :]
+    return markup
+
+
+# =============================================================================================
+# Scenario builders
+# =============================================================================================
+def path(start: str, end: str) -> list[str]:
+    """The vessels from ``start`` to ``end`` along the flow path (ontology adjacency)."""
+    ontology = load_ontology()
+    (sa, ss), (ea, es) = split_side(start), split_side(end)
+    nodes = ontology.path_between(sa, ss, ea, es)
+    if not nodes:
+        raise ValueError(f"no path from {start} to {end}")
+    return [with_side(base, side) for base, side in nodes]
+
+
+def pick_side(rng: random.Random, left_weight: float = 0.5) -> str:
+    return "left" if rng.random() < left_weight else "right"
+
+
+def diag_mode(rng: random.Random, contiguous: bool) -> str:
+    modes = ["list", "list", "passage", "follow-on"] + (["extent", "extent"] if contiguous else [])
+    return rng.choice(modes)
+
+
+def make_run(
+    rng: random.Random,
+    vessels: list[str],
+    lesioned: Sequence[str],
+    mode: str | None = None,
+    pct: int | None = None,
+) -> Run:
+    """A diagnostic run over ``vessels`` with lesion findings for ``lesioned`` and reference
+    findings for the rest."""
+    contiguous = len(vessels) > 1 and _is_path(vessels)
+    mode = mode or diag_mode(rng, contiguous)
+    findings = {
+        v: lesion_findings(rng, v, pct) if v in lesioned else normal_findings(rng, v)
+        for v in vessels
+    }
+    ends = (vessels[0], vessels[-1]) if mode == "extent" else None
+    return Run("diagnostic", vessels, mode, findings, ends)
+
+
+def _is_path(vessels: Sequence[str]) -> bool:
+    try:
+        return path(vessels[0], vessels[-1]) == list(vessels)
+    except ValueError:
+        return False
+
+
+def post_run(rng: random.Random, vessels: Sequence[str]) -> Run:
+    return Run("post", list(vessels), "post", {v: post_findings(rng, v) for v in vessels})
+
+
+def lesion_run(rng: random.Random, lesion: Lesion) -> Run:
+    first = lesion.vessels[0]
+    findings = {first: lesion_findings(rng, first, lesion.severity)}
+    return Run("diagnostic", lesion.vessels, "lesion", findings, (first, lesion.vessels[-1]), lesion)
+
+
+def venous_stent(rng: random.Random, vessels: list[str]) -> Treatment:
+    words = rng.choice(["stent placement", "stenting", "venous stenting", "stent reconstruction"])
+    return Treatment("stent", vessels, words, rng.choice(DEVICES_STENT_VEIN))
+
+
+def arterial_stent(rng: random.Random, vessels: list[str]) -> Treatment:
+    words = rng.choice(["stent placement", "stenting", "primary stenting"])
+    return Treatment("stent", vessels, words, rng.choice(DEVICES_STENT_ARTERY))
+
+
+def build_may_thurner(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.85)
+    civ, eiv, cfv = (f"vein.{b}.{side}" for b in ("common_iliac", "external_iliac", "common_femoral"))
+    ivc = "vein.inferior_vena_cava"
+    sc = Scenario("may-thurner", "iliac-vein", {"venous", "may-thurner", "iliac"}, side)
+    sc.access = [rng.choice([cfv, f"vein.femoral.{side}", f"vein.popliteal.{side}"])]
+    continuous = rng.random() < 0.35
+    sev = rng.randint(55, 85)
+    if continuous:
+        lesion = Lesion("compression", [civ, eiv], True, sev, rng.choice(["compression", "narrowing"]))
+        if lesion.words == "narrowing":
+            lesion.kind = "stenosis"
+        sc.lesions = [lesion]
+        sc.runs.append(lesion_run(rng, lesion))
+        if rng.random() < 0.6:
+            sc.runs.append(make_run(rng, [ivc], [], rng.choice(["list", "follow-on"])))
+        sc.treatments = [venous_stent(rng, [civ, eiv])]
+    else:
+        sc.lesions = [Lesion("compression", [civ], False, sev, "compression")]
+        end = rng.choice([eiv, eiv, cfv])
+        start = rng.choice([ivc, civ])
+        sc.runs.append(make_run(rng, path(start, end), [civ], pct=sev))
+        sc.treatments = [venous_stent(rng, [civ])]
+    if rng.random() < 0.75:
+        sc.runs.append(post_run(rng, [civ]))
+    if rng.random() < 0.6:
+        sc.landmarks.append("landmark")
+    if rng.random() < 0.4:
+        sc.extras.append("angio-only")
+    return sc
+
+
+def build_iliac_artery(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    cia, eia = f"artery.common_iliac.{side}", f"artery.external_iliac.{side}"
+    sc = Scenario("iliac-artery", "iliac-artery", {"arterial", "iliac"}, side)
+    sc.access = [rng.choice([f"artery.common_femoral.{side}", f"artery.common_femoral.{other_side(side)}"])]
+    sc.us_access = rng.random() < 0.7
+    sev = rng.randint(60, 90)
+    variant = rng.choice(["focal", "continuous", "two-vessels"])
+    if variant == "continuous":
+        lesion = Lesion("stenosis", [cia, eia], True, sev, rng.choice(["stenosis", "stenosis", "plaque"]))
+        if lesion.words == "plaque":
+            lesion.kind = "plaque"
+        sc.lesions = [lesion]
+        sc.runs.append(lesion_run(rng, lesion))
+        sc.treatments = [arterial_stent(rng, [cia, eia])]
+        sc.runs.append(post_run(rng, [cia]))
+    else:
+        sc.lesions = [Lesion("stenosis", [cia], False, sev, "stenosis")]
+        vessels = [cia] if variant == "focal" else [cia, eia]
+        sc.runs.append(make_run(rng, vessels, [cia], pct=sev))
+        sc.treatments = [arterial_stent(rng, [cia])]
+        if rng.random() < 0.7:
+            sc.runs.append(post_run(rng, [cia]))
+    if rng.random() < 0.5:
+        sc.landmarks.append("landmark")
+    if rng.random() < 0.5:
+        sc.extras.append("angio-only")
+    return sc
+
+
+def build_filter_placement(rng: random.Random) -> Scenario:
+    ivc = "vein.inferior_vena_cava"
+    side = pick_side(rng)
+    sc = Scenario("filter-placement", "filter", {"venous", "filter"}, side)
+    sc.access = [rng.choice([f"vein.common_femoral.{side}", f"vein.internal_jugular.right"])]
+    sc.bundling = "ivc-filter-placement"
+    sc.study = rng.random() < 0.6  # cavogram documented or bedside IVUS-only placement
+    sc.runs.append(make_run(rng, [ivc], [], rng.choice(["list", "follow-on"])))
+    sc.treatments = [
+        Treatment(
+            "ivc-filter-placement",
+            [ivc],
+            "filter placement",
+            "",
+            item="{V:vein.inferior_vena_cava} {PR:ivc-filter-placement:filter placement}",
+            sentence=rng.choice(
+                [
+                    "{PR:ivc-filter-placement:Filter deployment}: a retrievable Denali filter "
+                    "was deployed in the infrarenal {V:vein.inferior_vena_cava} with its apex "
+                    "below the {V:vein.renal.left}.",
+                    "An Option Elite filter was then {PR:ivc-filter-placement:placed} in the "
+                    "{V:vein.inferior_vena_cava}, below the inflow of the {V:vein.renal.left}.",
+                ]
+            ),
+        )
+    ]
+    sc.tags.add("landmark")
+    return sc
+
+
+BUILDERS: dict[str, Callable[[random.Random], Scenario]] = {
+    "may-thurner": build_may_thurner,
+    "iliac-artery": build_iliac_artery,
+    "filter-placement": build_filter_placement,
+}
+
+
+# =============================================================================================
+# Gold: derived from the scenario
+# =============================================================================================
+def policy_units(sc: Scenario, policy: str) -> list[list[str]]:
+    """Billing units under ``policy``: clusters of policy groups joined by continuous lesions,
+    each given as the counted vessel ids it holds."""
+    ontology, chosen = load_ontology(), load_policies().get(policy)
+
+    def group(vid: str) -> str:
+        base, side = ontology.split_side(vid)
+        return chosen.group_of(base, side)
+
+    vessels = sc.counted()
+    clusters = cluster_groups(
+        sorted({group(v) for v in vessels}), [[group(v) for v in m] for m in sc.merges()]
+    )
+    return [[v for v in vessels if group(v) in cluster] for cluster in clusters]
+
+
+def merge_policy_size(merge: Sequence[str], policy: str) -> int:
+    ontology, chosen = load_ontology(), load_policies().get(policy)
+    return len({chosen.group_of(*ontology.split_side(v)) for v in merge})
+
+
+def flags_under(sc: Scenario, policy: str) -> set[str]:
+    """The review flags a careful coder raises under ``policy`` (RULEBOOK 4-6, GUIDE 5)."""
+    ontology = load_ontology()
+    flags: set[str] = set()
+    counted = sc.counted()
+    codes = expected_codes(counted, sc.merges(), None, policy)
+    units = policy_units(sc, policy)
+    affirmed = [r for r in sc.runs if r.role != "coronary"]
+    if sc.bundling:
+        if sc.bundle_other:
+            flags.add("bundled-ivus-other-vessels")
+    else:
+        if any(not any(sc.has_finding(v) for v in unit) for unit in units):
+            flags.add("no-ivus-finding")
+        if codes["37253"] > MUE_37253:
+            flags.add("exceeds-mue")
+        if any(merge_policy_size(m, policy) > 2 for m in sc.merges()):
+            flags.add("long-merge")
+        if sc.stated_count is not None and sc.stated_count != len(units):
+            flags.add("count-mismatch")
+        if counted and not sc.study and not sc.treatments:
+            flags.add("no-primary-procedure")
+    for vid in counted:
+        base, side = ontology.split_side(vid)
+        if base in ontology.generics:
+            flags.add("vessel-unspecific")
+        elif side is None and ontology.is_paired(base):
+            flags.add("laterality-missing")
+    if affirmed and not counted and not any(r.role == "coronary" for r in sc.runs):
+        flags.add("ivus-without-vessel")
+    if sc.oct:
+        flags.add("oct-not-ivus")
+    return flags
+
+
+@dataclass
+class Gold:
+    vessels: list[str]
+    merges: list[list[str]]
+    suppressed: str | None
+    codes: dict[str, dict[str, int]]
+    flags: list[str]
+    comment: str
+
+
+def derive_gold(sc: Scenario) -> Gold:
+    vessels = sc.counted()
+    merges = sc.merges()
+    codes = {p: expected_codes(vessels, merges, sc.bundling, p) for p in POLICIES}
+    flags = flags_under(sc, "sir")
+    comment = sc.comment
+    other = flags_under(sc, "named-vessel")
+    if other != flags:
+        diff = ", ".join(sorted(other ^ flags))
+        comment = (comment + " " if comment else "") + (
+            f"Flags follow the default policy sir; under named-vessel these differ: {diff}."
+        )
+    return Gold(vessels, merges, sc.bundling, codes, sorted(flags), comment)
+
+
+def derive_tags(sc: Scenario, gold: Gold, writer: Writer, words: int) -> list[str]:
+    ontology = load_ontology()
+    tags = set(sc.tags) | writer.tags | {"generated"}
+    style = writer.style
+    if gold.codes["sir"] != gold.codes["named-vessel"]:
+        tags.add("policy-differs")
+    bases: dict[str, set[str | None]] = {}
+    for vid in gold.vessels:
+        base, side = ontology.split_side(vid)
+        bases.setdefault(base, set()).add(side)
+        if base in ontology.generics:
+            tags.add("generic-vessel")
+        elif side is None and ontology.is_paired(base):
+            tags.add("laterality-missing")
+    if any({"left", "right"} <= sides for sides in bases.values()):
+        tags.add("bilateral")
+    if "no-ivus-finding" in gold.flags:
+        tags.add("no-finding")
+    if "exceeds-mue" in gold.flags:
+        tags.add("exceeds-mue")
+    if "no-primary-procedure" in gold.flags:
+        tags.add("no-primary")
+    if not any(r.role != "coronary" or r.vessels for r in sc.runs):
+        tags.add("no-ivus")
+    lesioned = [lesion for lesion in sc.lesions if set(lesion.vessels) & set(gold.vessels)]
+    if len(lesioned) > 1 and not any(lesion.continuous for lesion in lesioned):
+        tags.add("separate-lesions")
+    if style.terse:
+        tags.add("terse-template")
+    if words >= 400:
+        tags.add("long-narrative")
+    if style.abbrev:
+        tags.add("abbreviations")
+    if writer.mk.used_device:
+        tags.add("device-names")
+    unknown = tags - GUIDE_TAGS
+    if unknown:
+        raise ValueError(f"tags not in the guide: {sorted(unknown)}")
+    return sorted(tags)
+
+
+def header(note_id: str, tags: Sequence[str], gold: Gold) -> str:
+    def codes(policy: str) -> str:
+        c = gold.codes[policy]
+        return f"37252={c['37252']} 37253={c['37253']}"
+
+    merges = "; ".join(" + ".join(m) for m in gold.merges) or "none"
+    lines = [
+        f"# id: {note_id}",
+        f"# tags: {', '.join(tags)}",
+        f"# vessels: {', '.join(gold.vessels) or 'none'}",
+        f"# merges: {merges}",
+        f"# suppressed: {gold.suppressed or 'none'}",
+        f"# expected sir: {codes('sir')}",
+        f"# expected named-vessel: {codes('named-vessel')}",
+        f"# flags: {', '.join(gold.flags) or 'none'}",
+    ]
+    if gold.comment:
+        lines.append(f"# note: {gold.comment}")
+    return "\n".join(lines) + "\n"
+
+
+# =============================================================================================
+# Lint: words the guide says are always annotated must sit inside a span
+# =============================================================================================
+MUST_MARK = re.compile(
+    r"\b(iliac|femoral|popliteal|tibial|peroneal|renal|jugular|subclavian|carotid|vertebral|"
+    r"vena cava|cava|IVC|SVC|aorta|aortic|CIV|EIV|CFV|CFA|SFA|CIA|EIA|SMA|LAD|RCA|portal|"
+    r"mesenteric|brachiocephalic|innominate|axillary|cephalic|basilic|(?<!ankle-)brachial|radial|gonadal|"
+    r"IVUS|ultrasound|echo\w*|OCT|duplex|venogram|venography|angiogram|angiography|arteriogram|"
+    r"aortogram|cavogram|venacavogram|stenosis|thrombus|DVT|occlusion|dissection|plaque|"
+    r"aneurysm|compression(?! therapy| stockings| for)|"
+    r"angioplasty|venoplasty|PTA|atherectomy|thrombectomy|thrombolysis|EVAR|TEVAR)\b",
+    re.IGNORECASE,
+)
+
+
+def lint(text: str, spans: Sequence[dict]) -> list[str]:
+    covered = [(s["start"], s["end"]) for s in spans]
+    problems = []
+    for match in MUST_MARK.finditer(text):
+        if not any(a <= match.start() and match.end() <= b for a, b in covered):
+            before = text[max(0, match.start() - 30) : match.end() + 20].replace("\n", " ")
+            problems.append(f"unmarked {match.group(0)!r} in {before!r}")
+    return problems
+
+
+# =============================================================================================
+# Driver
+# =============================================================================================
+def plan_kinds(count: int, rng: random.Random) -> list[str]:
+    """Every kind at least once, the rest drawn by weight, in a shuffled order."""
+    kinds = list(BUILDERS)
+    out = kinds[: min(count, len(kinds))]
+    weights = [KIND_WEIGHTS.get(k, 1.0) for k in kinds]
+    out += rng.choices(kinds, weights, k=max(0, count - len(out)))
+    rng.shuffle(out)
+    return out
+
+
+KIND_WEIGHTS: dict[str, float] = {}
+
+
+@dataclass
+class Generated:
+    note_id: str
+    kind: str
+    source: str
+    tags: list[str]
+    words: int
+
+
+def generate_one(note_id: str, kind: str, seed: int, index: int) -> Generated:
+    problems: list[str] = []
+    for attempt in range(40):
+        rng = random.Random(f"{seed}:{index}:{attempt}")
+        sc = BUILDERS[kind](rng)
+        style = choose_style(rng)
+        writer = Writer(sc, style, rng)
+        body = writer.render()
+        gold = derive_gold(sc)
+        draft = header(note_id, [], gold) + "\n" + body
+        doc = compile_note(draft, split="train", origin="generated")
+        words = len(doc["text"].split())
+        problems = lint(doc["text"], doc["spans"])
+        if problems:
+            raise ValueError(f"{note_id} ({kind}): " + "; ".join(problems))
+        if not MIN_WORDS <= words <= MAX_WORDS:
+            problems = [f"{words} words"]
+            continue
+        tags = derive_tags(sc, gold, writer, words)
+        return Generated(note_id, kind, header(note_id, tags, gold) + "\n" + body, tags, words)
+    raise ValueError(f"{note_id} ({kind}): no acceptable note in 40 attempts: {problems}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", default=str(ROOT / "corpus" / "src" / "generated"))
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--only", help="generate only this scenario kind (debugging)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("g-*.note"):
+        old.unlink()
+    kinds = plan_kinds(args.count, random.Random(args.seed))
+    if args.only:
+        kinds = [args.only] * args.count
+    notes = []
+    for index, kind in enumerate(kinds, 1):
+        note = generate_one(f"g-{index:04d}", kind, args.seed, index)
+        (out / f"{note.note_id}.note").write_text(note.source, encoding="utf-8")
+        notes.append(note)
+    files = sorted(out.glob("g-*.note"))
+    problems = check_sources(files)
+    summarize(notes)
+    print(f"checker: {len(files)} file(s), {problems} problem(s)")
+    return 1 if problems else 0
+
+
+def summarize(notes: Sequence[Generated]) -> None:
+    by_kind: dict[str, int] = {}
+    by_tag: dict[str, int] = {}
+    for note in notes:
+        by_kind[note.kind] = by_kind.get(note.kind, 0) + 1
+        for tag in note.tags:
+            by_tag[tag] = by_tag.get(tag, 0) + 1
+    words = sorted(n.words for n in notes)
+    print("kinds: " + ", ".join(f"{k}={v}" for k, v in sorted(by_kind.items())))
+    print("tags: " + ", ".join(f"{k}={v}" for k, v in sorted(by_tag.items())))
+    if words:
+        print(f"words: min={words[0]} median={words[len(words) // 2]} max={words[-1]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
