@@ -617,6 +617,8 @@ class Scenario:
     stated_count: int | None = None
     bundle_other: bool = False  # IVUS of vessels unrelated to the bundling service
     oct: bool = False  # optical coherence tomography documented
+    age: tuple[int, int] = (30, 85)
+    pools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area pool overrides
     comment: str = ""
 
     def counted(self) -> list[str]:
@@ -730,7 +732,7 @@ AREAS: dict[str, Area] = {
         study_kind="angiography",
         study_words=("angiogram", "angiography", "aortogram", "arteriogram"),
         list_study=(
-            "{PR:angiography:Abdominal aortogram} with bilateral iliac runoff",
+            "{PR:angiography:Abdominal aortogram} with pelvic runoff",
             "{PR:angiography:Pelvic angiography}",
             "{PR:angiography:Pelvic angiogram}",
             "{Side} lower extremity {PR:angiography:angiogram}",
@@ -815,7 +817,7 @@ TIMEOUT = (
     "Time out performed.",
 )
 PREP = (
-    "The patient was placed supine on the angiography table and prepped and draped in the "
+    "The patient was placed supine on the procedure table and prepped and draped in the "
     "usual sterile fashion.",
     "The patient was positioned supine, and the access site was prepped and draped sterilely.",
     "The patient was brought to the hybrid suite and placed in the prone position; the "
@@ -907,7 +909,7 @@ class Writer:
         self.area = AREAS[sc.area]
         self.tags: set[str] = set()
         self.passages: list[str] = []
-        age = rng.randint(24, 88)
+        age = rng.randint(*sc.age)
         sex = rng.choice(["female", "male", "woman", "man"])
         self.ctx = Ctx(self.mk, sc.side, age, sex, self._slots())
 
@@ -926,6 +928,13 @@ class Writer:
             "STUDY": lambda: mk.procedure(study_kind, rng.choice(self.area.study_words)),
             "STUDY_W": lambda: mk.procedure(study_kind, rng.choice(self.area.study_words)),
         }
+
+    def pool(self, key: str) -> Sequence[str]:
+        """A phrasing pool: the scenario's override, else the area's."""
+        if key in self.sc.pools:
+            return self.sc.pools[key]
+        value = getattr(self.area, key, None)
+        return value if value is not None else self.area.extras[key]
 
     def t(self, pool: Sequence[str]) -> str:
         return cap(pick(self.rng, pool, self.ctx))
@@ -1180,12 +1189,12 @@ class Writer:
     def list_items(self) -> list[str]:
         sc, mk, rng = self.sc, self.mk, self.rng
         items: list[str] = []
-        if sc.study and self.area.list_study:
-            items.append(self.t(self.area.list_study))
+        if sc.study and self.pool('list_study'):
+            items.append(self.t(self.pool('list_study')))
         for run in sc.runs:
             if run.role == "post" or run.mode == "none":
                 continue
-            items.append(self.ivus_item(run))
+            items.append(self.ivus_item(run, self.style.headings == "none"))
         for treat in sc.treatments:
             if treat.item:
                 items.append(self.t([treat.item]))
@@ -1197,9 +1206,9 @@ class Writer:
         return items
 
     def list_extras(self) -> list[Sequence[str]]:
-        return [self.area.extras[k] for k in self.sc.extras if k.startswith("item-")]
+        return [self.pool(k) for k in self.sc.extras if k.startswith("item-")]
 
-    def ivus_item(self, run: Run) -> str:
+    def ivus_item(self, run: Run, in_sentence: bool = False) -> str:
         mk, rng = self.mk, self.rng
         ivus, ids = mk.ivus()
         count = ""
@@ -1215,6 +1224,8 @@ class Writer:
             extent = mk.extent(f"{ma} to the {mb}", kind, ia, ib)
             return cap(f"{ivus} from the {extent}{count}")
         vlist = self.vessel_list(run.vessels, ids)
+        if in_sentence:
+            return cap(f"{ivus} of the {vlist}{count}")
         return cap(
             rng.choice(
                 [
@@ -1299,15 +1310,15 @@ class Writer:
 
     def study_sentences(self) -> list[str]:
         sc = self.sc
-        if not sc.study or not self.area.study_findings:
+        if not sc.study or not self.pool('study_findings'):
             return []
-        out = [self.t(self.area.study_findings)]
+        out = [self.t(self.pool('study_findings'))]
         for key in sc.landmarks:
-            self.tags.add("landmark" if key.startswith("landmark") else "access-vessel")
-            out.append(self.t(self.area.extras[key]))
+            self.tags.add("landmark")
+            out.append(self.t(self.pool(key)))
         for key in sc.extras:
             if not key.startswith("item-"):
-                out.append(self.t(self.area.extras[key]))
+                out.append(self.t(self.pool(key)))
         return out
 
     def treatment_sentences(self) -> list[str]:
@@ -1391,7 +1402,9 @@ class Writer:
         sc, style = self.sc, self.style
         pre: list[str] = []
         if not style.terse:
-            pre += [self.plain(CONSENT), self.plain(TIMEOUT), self.plain(PREP)]
+            prone = any("popliteal" in v for v in sc.access)
+            prep = [p for p in PREP if ("prone" in p) == prone]
+            pre += [self.plain(CONSENT), self.plain(TIMEOUT), self.plain(prep)]
         pre += self.access_sentences()
         if sc.study and not style.terse:
             pre.append(self.plain(HEPARIN))
@@ -1404,15 +1417,15 @@ class Writer:
         for run in sc.runs:
             if run.role == "post":
                 post += self.render_run(run)
-        if sc.study and self.area.completion:
-            post.append(self.t(self.area.completion))
+        if sc.study and self.pool('completion'):
+            post.append(self.t(self.pool('completion')))
         if not style.terse:
             post.append(self.plain(CLOSURE))
         sep = "\n" if style.terse else " "
         return [sep.join(p) for p in (pre, body, post) if p]
 
     def indication(self) -> str:
-        parts = [self.t(self.area.indication), *self.trap_sentences("history")]
+        parts = [self.t(self.pool('indication')), *self.trap_sentences("history")]
         return " ".join(parts)
 
     def render(self) -> str:
@@ -1428,9 +1441,9 @@ class Writer:
         sections.append(("description", "\n\n".join(desc)))
         for passage in self.passages:
             sections.append(("", passage))
-        impression = self.t(self.area.impression)
+        impression = self.t(self.pool('impression'))
         sections.append(("impression", impression))
-        plan = [self.t(self.area.plan), *self.trap_sentences("plan")]
+        plan = [self.t(self.pool('plan')), *self.trap_sentences("plan")]
         sections.append(("plan", " ".join(plan)))
         if style.verbose or self.rng.random() < 0.5:
             sections.append(("tail", self.plain(TAIL)))
@@ -1447,7 +1460,8 @@ class Writer:
             self.tags.add("all-caps")
         if style.headings == "none":
             self.tags.add("no-headings")
-        return "\n\n".join(out) + "\n"
+        text = "\n\n".join(out) + "\n"
+        return re.sub(r"\b([Aa]) (8\d?|11|18)(?=[%\s.x-])", r"\1n \2", text)
 
 
 def decap(markup: str) -> str:
@@ -1734,8 +1748,10 @@ def derive_tags(sc: Scenario, gold: Gold, writer: Writer, words: int) -> list[st
         tags.add("exceeds-mue")
     if "no-primary-procedure" in gold.flags:
         tags.add("no-primary")
-    if not any(r.role != "coronary" or r.vessels for r in sc.runs):
+    if not sc.runs:
         tags.add("no-ivus")
+    if any(r.role == "coronary" for r in sc.runs):
+        tags.add("mixed-coronary-peripheral" if gold.vessels else "coronary")
     lesioned = [lesion for lesion in sc.lesions if set(lesion.vessels) & set(gold.vessels)]
     if len(lesioned) > 1 and not any(lesion.continuous for lesion in lesioned):
         tags.add("separate-lesions")
