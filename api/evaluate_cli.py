@@ -91,6 +91,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         f"- Mean absolute unit error: **{report['unit_mae']:.3f}**{interval('unit_mae')}",
         f"- Vessel P/R/F1: {report['vessel']['precision']:.3f} / {report['vessel']['recall']:.3f} / **{report['vessel']['f1']:.3f}**{interval('vessel_f1')}",
         f"- Link P/R/F1: {report['links']['precision']:.3f} / {report['links']['recall']:.3f} / **{report['links']['f1']:.3f}**{interval('link_f1')}",
+        f"- Linked vessel mentions P/R/F1: {report['linked_mentions']['precision']:.3f} / {report['linked_mentions']['recall']:.3f} / **{report['linked_mentions']['f1']:.3f}**{interval('linked_mention_f1')}",
         f"- Assertion accuracy (IVUS spans): {report['assertion'].get('accuracy', float('nan')):.3f} over {report['assertion']['n']}",
         f"- Review-flag P/R/F1: {report['flags']['precision']:.3f} / {report['flags']['recall']:.3f} / {report['flags']['f1']:.3f}",
         "",

@@ -139,6 +139,13 @@ SLASHED: dict[tuple[str, str], str] = {
     ("artery.superficial_femoral", "artery.popliteal"): "SFA/popliteal",
     ("vein.external_iliac", "vein.common_femoral"): "EIV/CFV",
 }
+# Regional words naming several vessels of one side ("left iliofemoral").
+REGIONS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("vein.common_iliac", "vein.external_iliac", "vein.common_femoral"): (
+        "iliofemoral", "iliofemoral venous segment"),
+    ("artery.superficial_femoral", "artery.popliteal"): ("femoropopliteal", "fem-pop"),
+    ("vein.femoral", "vein.popliteal"): ("femoropopliteal venous segment",),
+}
 SIDE_FORMS = {
     "left": ("left", "left", "left", "L", "Lt.", "L"),
     "right": ("right", "right", "right", "R", "Rt.", "R"),
@@ -421,6 +428,12 @@ class Mk:
         (b1, s1), (b2, s2) = split_side(vids[0]), split_side(vids[1])
         if len(vids) == 2 and b1 == b2 and {s1, s2} == {"left", "right"}:
             return self.bilateral_surface(b1)
+        bases = tuple(split_side(v)[0] for v in vids)
+        sides = {split_side(v)[1] for v in vids}
+        if bases in REGIONS and len(sides) == 1 and (self.rng.random() < 0.5 or len(vids) > 2):
+            side = sides.pop()
+            word = self.rng.choice(REGIONS[bases])
+            return f"{self.side_word(side)} {word}" if side else word
         if len(vids) == 2 and s1 == s2 and (b1, b2) in COORDINATED:
             return self.coordinated_surface(b1, b2, s1)
         raise ValueError(f"no surface for {vids}")
@@ -492,7 +505,7 @@ def join_and(items: Sequence[str], rng: random.Random | None = None) -> str:
 # =============================================================================================
 # {age} {sex} {side} {Side} {other} {sheath} {n:LO-HI}
 # {P:kind:words}        PATHOLOGY span
-# {PR:kind:words}       PROCEDURE span (affirmed); {PRH:kind:words} historical
+# {PR:kind:words}       PROCEDURE span (affirmed); {PRH:...} historical; {PRP:...} planned
 # {M:kind:words}        NON_IVUS_MODALITY span; {MH:kind:words} historical
 # {V:vessel-id}         an unlinked VESSEL span; ".S" / ".O" in the id = the scenario side / other
 _SLOT = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
@@ -538,8 +551,9 @@ def fill(template: str, ctx: Ctx) -> str:
         kind, _, words = arg.partition(":")
         if key == "P":
             return mk.pathology(kind, words)
-        if key in ("PR", "PRH"):
-            return mk.procedure(kind, words, "historical" if key == "PRH" else "affirmed")
+        if key in ("PR", "PRH", "PRP"):
+            assertion = {"PR": "affirmed", "PRH": "historical", "PRP": "hypothetical"}[key]
+            return mk.procedure(kind, words, assertion)
         if key in ("M", "MH"):
             return mk.modality(kind, words, "historical" if key == "MH" else "affirmed")
         if key == "V":
@@ -618,13 +632,14 @@ class Scenario:
     bundle_other: bool = False  # IVUS of vessels unrelated to the bundling service
     oct: bool = False  # optical coherence tomography documented
     age: tuple[int, int] = (30, 85)
+    history: list[str] = field(default_factory=list)  # extra history templates
     pools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area pool overrides
     comment: str = ""
 
     def counted(self) -> list[str]:
         seen: list[str] = []
         for run in self.runs:
-            if run.role == "coronary":
+            if run.role.startswith("coronary"):
                 continue
             for vid in run.vessels:
                 if vid not in seen:
@@ -800,6 +815,734 @@ AREAS: dict[str, Area] = {
         ),
         completion=("Completion images confirmed appropriate filter position.",),
     ),
+}
+
+
+AREAS.update(
+    {
+        "venous-bilateral": Area(
+            system="vein",
+            study_kind="venography",
+            study_words=("venogram", "venography", "cavogram"),
+            list_study=(
+                "Bilateral lower extremity {PR:venography:venography}",
+                "{PR:venography:Cavogram} and bilateral lower extremity {PR:venography:venogram}",
+                "{PR:venography:Bilateral venogram}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with bilateral leg swelling and venous claudication, worse "
+                "on the {side}, refractory to 6 months of compression therapy.",
+                "Bilateral lower extremity edema and pain (CEAP C3) in a {age} y/o {sex}; "
+                "history of {side} {P:thrombus:DVT} {n:3-12} years ago.",
+                "{age}-year-old {sex} with chronic bilateral venous insufficiency symptoms and "
+                "suspected {P:stenosis:outflow obstruction} of the {V:vein.iliac.left,vein.iliac.right}.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated narrowing of the {LV} with cross-pelvic collaterals; the "
+                "contralateral side appeared less affected.",
+                "{STUDY} showed {SEV}% {LP} of the {LV} and mild narrowing on the other side.",
+            ),
+            impression=(
+                "Bilateral iliac vein outflow disease, most severe at the {LV}, treated with "
+                "{PR:stent:stent placement}.",
+                "{LP} of the {LV}; contralateral disease below treatment threshold.",
+            ),
+            plan=(
+                "Compression stockings, aspirin, and venous {M:duplex:duplex} in 4 weeks.",
+                "Follow up in clinic in 1 month; consider contralateral intervention if symptoms "
+                "persist.",
+            ),
+            completion=VEN_COMPLETION,
+        ),
+        "dvt": Area(
+            system="vein",
+            study_kind="venography",
+            study_words=("venogram", "venography", "ascending venography"),
+            list_study=(
+                "{Side} lower extremity {PR:venography:venogram}",
+                "{PR:venography:Venography}, {side} leg and pelvis",
+            ),
+            indication=(
+                "{age}-year-old {sex} with {n:3-10} days of massive {side} leg swelling and pain; "
+                "{MH:duplex:duplex} confirmed acute {P:thrombus:DVT} of the "
+                "{V:vein.common_iliac.S,vein.external_iliac.S,vein.common_femoral.S} segment.",
+                "Acute {side} {V:vein.common_iliac.S,vein.external_iliac.S,vein.common_femoral.S} "
+                "{P:thrombus:DVT} with phlegmasia in a {age} y/o {sex}.",
+                "{age} y/o {sex}, postpartum, with extensive {side} lower extremity "
+                "{P:thrombus:thrombosis} on {MH:duplex:ultrasound}.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated extensive occlusive {LP} with collateral drainage.",
+                "Initial {STUDY} showed filling defects consistent with acute {LP} and no "
+                "antegrade flow into the {V:vein.inferior_vena_cava}.",
+            ),
+            impression=(
+                "Acute {side} {V:vein.common_iliac.S,vein.external_iliac.S,vein.common_femoral.S} "
+                "{P:thrombus:DVT}, treated with {PR:thrombectomy:mechanical thrombectomy}.",
+                "Successful {PR:thrombectomy:thrombectomy} of extensive {side} lower extremity "
+                "{P:thrombus:DVT}.",
+            ),
+            plan=(
+                "Therapeutic anticoagulation with apixaban, compression, and venous "
+                "{M:duplex:duplex} in 2 weeks.",
+                "Heparin drip overnight, transition to oral anticoagulation; clinic in 2 weeks.",
+            ),
+            completion=(
+                "Completion {STUDY} demonstrated restoration of in-line flow with minimal residual "
+                "{P:thrombus:thrombus}.",
+                "Final {STUDY} showed brisk flow and no significant residual filling defect.",
+            ),
+        ),
+        "central": Area(
+            system="vein",
+            study_kind="venography",
+            study_words=("venogram", "central venogram", "venography"),
+            list_study=(
+                "{PR:venography:Central venogram}",
+                "{PR:venography:Bilateral upper extremity and central venography}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with facial and {side} arm swelling consistent with "
+                "{V:vein.superior_vena_cava} syndrome; prior indwelling central venous catheters.",
+                "{age} y/o {sex} with progressive head and neck swelling, a pacemaker in place, "
+                "and CT showing {P:stenosis:stenosis} of the {V:vein.brachiocephalic.S}.",
+                "{Side} upper extremity and facial edema; {P:occlusion:occlusion} of the "
+                "{V:vein.brachiocephalic.S} suspected on CT.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated {SEV}% {LP} of the {LV} with extensive chest wall "
+                "collaterals.",
+                "{STUDY} showed a tight {LP} of the {LV} with reflux into the "
+                "{V:vein.internal_jugular.S}.",
+            ),
+            impression=(
+                "Central venous {LP} at the {LV}, treated with {PR:angioplasty:angioplasty} and "
+                "{PR:stent:stent placement}.",
+                "Symptomatic {LP} of the {LV}; successful endovascular treatment.",
+            ),
+            plan=(
+                "Aspirin, arm elevation, follow-up {PRP:venography:venography} in 3 months if "
+                "symptoms recur.",
+                "Clinic in 4 weeks; continue anticoagulation.",
+            ),
+            completion=(
+                "Completion {STUDY} showed brisk flow into the right atrium without collateral "
+                "filling.",
+                "Final {STUDY} demonstrated resolution of the collaterals.",
+            ),
+            extras={
+                "landmark": (
+                    "The {LP} ended just above the inflow of the {V:vein.azygos}.",
+                    "The narrowing was at the confluence with the {V:vein.internal_jugular.S}.",
+                ),
+            },
+        ),
+        "dialysis": Area(
+            system="vein",
+            study_kind="angiography",
+            study_words=("fistulagram", "fistulogram", "shuntogram"),
+            list_study=(
+                "{Side} upper extremity {PR:angiography:fistulagram}",
+                "{PR:angiography:Dialysis circuit angiography}, {side} arm",
+            ),
+            indication=(
+                "{age} y/o {sex} with end-stage renal disease on hemodialysis via a {side} upper "
+                "arm arteriovenous fistula; prolonged bleeding after decannulation and rising "
+                "venous pressures.",
+                "{age}-year-old {sex} on hemodialysis with {side} arm swelling and poor clearance "
+                "through the fistula.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated a {SEV}% {LP} of the {LV} with collateral outflow.",
+                "{STUDY} showed a focal {LP} at the {LV}; the arterial anastomosis was widely "
+                "patent.",
+            ),
+            impression=(
+                "Outflow {LP} at the {LV} of the dialysis access, treated with "
+                "{PR:angioplasty:balloon angioplasty}.",
+                "Dysfunctional fistula due to {LP} of the {LV}; successful "
+                "{PR:angioplasty:angioplasty}.",
+            ),
+            plan=(
+                "The access may be used for dialysis today. Surveillance per dialysis unit.",
+                "Resume dialysis via the fistula; return for {PRP:angiography:fistulagram} if "
+                "dysfunction recurs.",
+            ),
+            completion=(
+                "Completion {STUDY} showed a good thrill and brisk central flow.",
+                "Final {STUDY} demonstrated less than 30% residual narrowing.",
+            ),
+            extras={
+                "pressure": (
+                    "Intra-access {M:pressure:pressure measurements} decreased from 110 to 45 "
+                    "mmHg after treatment.",
+                ),
+            },
+        ),
+        "renal-vein": Area(
+            system="vein",
+            study_kind="venography",
+            study_words=("venogram", "renal venogram", "venography"),
+            list_study=(
+                "{PR:venography:Left renal venogram}",
+                "{PR:catheterization:Selective catheterization} of the {V:vein.renal.left}",
+                "{PR:venography:Cavogram}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with left flank pain and microscopic hematuria; "
+                "{MH:duplex:duplex} suggested nutcracker physiology.",
+                "{age} y/o {sex} with pelvic pain and left-sided varicosities; CT showed "
+                "{P:compression:compression} of the {V:vein.renal.left}.",
+            ),
+            study_findings=(
+                "{STUDY} showed {P:compression:compression} of the {LV} with reflux into the "
+                "{V:vein.gonadal.left}.",
+                "{STUDY} demonstrated a {SEV}% {LP} of the {LV} with retroaortic collaterals.",
+            ),
+            impression=(
+                "Nutcracker anatomy with {P:compression:compression} of the {LV}.",
+                "Hemodynamically significant {LP} of the {LV}.",
+            ),
+            plan=(
+                "Discuss options (observation, transposition, stenting) in clinic.",
+                "Vascular surgery referral for consideration of renal vein transposition.",
+            ),
+            completion=("Completion {STUDY} showed improved outflow.",),
+            extras={
+                "landmark": (
+                    "The {LP} was at the point where the vein crosses between the "
+                    "{V:artery.superior_mesenteric} and the {V:artery.aorta}.",
+                ),
+                "pressure": (
+                    "{M:pressure:Renocaval pressure gradient} measured {n:3-6} mmHg.",
+                ),
+            },
+        ),
+        "portal": Area(
+            system="vein",
+            study_kind="venography",
+            study_words=("portal venogram", "portography", "venogram"),
+            list_study=(
+                "{PR:venography:Portal venography}",
+                "{PR:other:Transjugular intrahepatic portosystemic shunt} creation",
+            ),
+            indication=(
+                "{age}-year-old {sex} with cirrhosis and chronic {P:thrombus:thrombosis} of the "
+                "{V:vein.portal}, being evaluated for liver transplantation.",
+                "{age} y/o {sex} with refractory variceal bleeding and {P:occlusion:occlusion} "
+                "of the {V:vein.portal}.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated chronic {LP} of the {LV} with cavernous transformation.",
+                "{STUDY} showed {SEV}% narrowing of the {LV} and extensive varices.",
+            ),
+            impression=(
+                "Successful recanalization of the {V:vein.portal} with {PR:other:TIPS}.",
+                "Chronic {LP} of the {LV}, recanalized and stented.",
+            ),
+            plan=(
+                "Anticoagulation and clinic follow-up in 2 weeks with labs.",
+                "Hepatology follow-up; shunt surveillance imaging at 1 month.",
+            ),
+            completion=("Completion {STUDY} showed brisk flow through the shunt.",),
+        ),
+    }
+)
+
+AREAS.update(
+    {
+        "fem-pop": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("angiogram", "angiography", "runoff angiogram", "arteriogram"),
+            list_study=(
+                "{Side} lower extremity {PR:angiography:angiogram} with runoff",
+                "{PR:angiography:Abdominal aortogram} with {side} lower extremity runoff",
+                "{PR:catheterization:Selective catheterization}, {side} lower extremity, third "
+                "order",
+            ),
+            indication=(
+                "{age}-year-old {sex} with lifestyle-limiting {side} calf claudication at half a "
+                "block; ABI 0.{n:45-70}.",
+                "{age} y/o {sex} with {side} ischemic rest pain (Rutherford 4); "
+                "{MH:duplex:arterial duplex} showed {P:occlusion:occlusion} of the "
+                "{V:artery.superficial_femoral.S}.",
+                "Nonhealing {side} heel ulcer in a {age}-year-old diabetic {sex}; toe pressure "
+                "28 mmHg.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated a {SEV}% {LP} of the {LV} with reconstitution distally.",
+                "{STUDY} showed a long-segment {LP} of the {LV}; inflow was unremarkable.",
+                "{STUDY} revealed a heavily calcified {LP} of the {LV}.",
+            ),
+            impression=(
+                "Disease of the {V:artery.superficial_femoral.S,artery.popliteal.S}, treated with "
+                "{PR:atherectomy:atherectomy} and "
+                "{PR:angioplasty:drug-coated balloon angioplasty}.",
+                "Successful endovascular revascularization of the {TV}.",
+                "{LP} of the {LV}, treated; in-line flow to the foot restored.",
+            ),
+            plan=(
+                "Aspirin and clopidogrel for 3 months, high-intensity statin, walking program; "
+                "ABI and arterial {M:duplex:duplex} in 4 weeks.",
+                "Wound care follow-up, dual antiplatelet therapy, clinic in 2 weeks.",
+            ),
+            completion=ART_COMPLETION,
+            extras={
+                "angio-only": (
+                    "Runoff was via the {V:artery.anterior_tibial.S} and {V:artery.peroneal.S}; "
+                    "the {V:artery.posterior_tibial.S} was occluded.",
+                    "The {V:artery.profunda_femoris.S} was patent and gave collaterals.",
+                ),
+                "landmark": (
+                    "The {LP} began just distal to the origin of the "
+                    "{V:artery.profunda_femoris.S}.",
+                    "The lesion ended at the adductor hiatus, above the knee joint.",
+                ),
+            },
+        ),
+        "tibial": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("angiogram", "angiography", "runoff angiography"),
+            list_study=(
+                "{Side} lower extremity {PR:angiography:angiogram} with runoff",
+                "{PR:catheterization:Selective catheterization} of the {side} leg, third order",
+            ),
+            indication=(
+                "{age}-year-old diabetic {sex} with a nonhealing {side} forefoot ulcer "
+                "(Rutherford 5) and toe pressure of 20 mmHg.",
+                "{age} y/o {sex} on dialysis with {side} toe gangrene; critical limb ischemia.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated a {SEV}% {LP} of the {LV} with poor pedal filling.",
+                "{STUDY} showed a long {LP} of the {LV}; the inflow was patent.",
+            ),
+            impression=(
+                "Critical limb ischemia; {PR:angioplasty:angioplasty} "
+                "of the {TV} with in-line flow to the foot.",
+                "Successful revascularization of the {TV}.",
+            ),
+            plan=(
+                "Podiatry for wound care; dual antiplatelet therapy; clinic in 1 week.",
+                "Wound check in 1 week, consider minor amputation if nonhealing.",
+            ),
+            completion=ART_COMPLETION,
+            extras={
+                "angio-only": (
+                    "The {V:artery.superficial_femoral.S} and {V:artery.popliteal.S} were "
+                    "patent without significant disease.",
+                ),
+            },
+        ),
+        "renal-artery": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("aortogram", "renal angiogram", "angiography"),
+            list_study=(
+                "{PR:angiography:Abdominal aortogram}",
+                "{PR:catheterization:Selective catheterization} of the {V:artery.renal.S} with "
+                "{PR:angiography:angiography}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with resistant hypertension on four agents; "
+                "{MH:duplex:duplex} showed a peak systolic velocity of {n:280-420} cm/s.",
+                "{age} y/o {sex} with flash pulmonary edema and a solitary functioning kidney "
+                "on the {side}.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated an ostial {SEV}% {LP} of the {LV}.",
+                "{STUDY} showed {SEV}% {LP} of the {LV} with post-stenotic dilatation.",
+            ),
+            impression=(
+                "Atherosclerotic {LP} of the {LV}, treated with {PR:stent:stent placement}.",
+                "Successful {PR:stent:stenting} of the {TV}.",
+            ),
+            plan=(
+                "Continue antihypertensives, aspirin and statin; {M:duplex:duplex} in 1 month.",
+                "Monitor creatinine and blood pressure; clinic in 2 weeks.",
+            ),
+            completion=ART_COMPLETION,
+            extras={
+                "landmark": (
+                    "The {P:plaque:plaque} appeared to originate in the wall of the "
+                    "{V:artery.aorta}.",
+                ),
+                "pressure": (
+                    "A translesional {M:pressure:pressure gradient} of {n:20-40} mmHg was "
+                    "measured across the lesion.",
+                ),
+            },
+        ),
+        "mesenteric": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("aortogram", "angiogram", "selective angiography"),
+            list_study=(
+                "{PR:angiography:Lateral aortogram}",
+                "{PR:catheterization:Selective catheterization} of the "
+                "{V:artery.superior_mesenteric}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with postprandial abdominal pain, food fear and "
+                "{n:8-20} lb weight loss; CTA showed {P:stenosis:stenosis} of the "
+                "{V:artery.superior_mesenteric}.",
+                "{age} y/o {sex} with chronic mesenteric ischemia.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated a {SEV}% {LP} at the origin of the {LV}.",
+                "{STUDY} showed a heavily calcified ostial {LP} of the {LV}.",
+            ),
+            impression=(
+                "Chronic mesenteric ischemia; successful {PR:stent:stenting} of the {TV}.",
+                "{LP} of the {LV}, treated with a balloon-expandable stent.",
+            ),
+            plan=(
+                "Aspirin and clopidogrel; {M:duplex:duplex} at 1 month.",
+                "Advance diet as tolerated; clinic in 2 weeks.",
+            ),
+            completion=ART_COMPLETION,
+        ),
+        "carotid": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("angiogram", "cerebral angiography", "arch aortogram"),
+            list_study=(
+                "{PR:angiography:Arch aortogram}",
+                "{PR:catheterization:Selective catheterization} of the "
+                "{V:artery.common_carotid.S} with cervical and cerebral "
+                "{PR:angiography:angiography}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with a {side} hemispheric TIA and {SEV}% "
+                "{P:stenosis:stenosis} of the {V:artery.internal_carotid.S} on "
+                "{MH:duplex:duplex}; hostile neck after radiation.",
+                "{age} y/o {sex} with asymptomatic high-grade {P:stenosis:stenosis} of the "
+                "{V:artery.internal_carotid.S}, high surgical risk.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated a {SEV}% {LP} of the {LV}.",
+                "{STUDY} showed a {SEV}% ulcerated {LP} involving the {LV}; intracranial "
+                "circulation was normal.",
+            ),
+            impression=(
+                "Successful {PR:stent:stenting} of the {TV} with embolic protection.",
+                "{LP} of the {LV}, treated; no neurologic change.",
+            ),
+            plan=(
+                "Neurologic checks every hour, dual antiplatelet therapy, {M:duplex:duplex} in "
+                "1 month.",
+                "ICU overnight for blood pressure control; aspirin and clopidogrel.",
+            ),
+            completion=(
+                "Completion {STUDY} showed a widely patent stent and unchanged intracranial "
+                "flow.",
+            ),
+            extras={
+                "landmark": (
+                    "A filter wire was parked in the distal {V:artery.internal_carotid.S} and "
+                    "the {V:artery.external_carotid.S} was preserved.",
+                ),
+            },
+        ),
+        "subclavian": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("arch aortogram", "angiogram", "angiography"),
+            list_study=(
+                "{PR:angiography:Arch aortogram}",
+                "{Side} upper extremity {PR:angiography:angiography}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with {side} arm claudication and dizziness with arm "
+                "exercise; a 40 mmHg inter-arm blood pressure difference; {MH:duplex:duplex} "
+                "showed retrograde flow in the {V:artery.vertebral.S}.",
+                "{age} y/o {sex} with {side} arm fatigue and digital ischemia.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated a {SEV}% {LP} of the proximal {LV}.",
+                "{STUDY} showed {P:occlusion:occlusion} of the {LV} with reconstitution via "
+                "the {V:artery.vertebral.S}.",
+            ),
+            impression=(
+                "{LP} of the {LV}, treated with {PR:stent:stenting}.",
+                "Successful revascularization of the {TV}.",
+            ),
+            plan=("Aspirin and clopidogrel; arm pressures at follow-up in 1 month.",),
+            completion=ART_COMPLETION,
+            extras={
+                "landmark": (
+                    "The origin of the {V:artery.vertebral.S} was 1 cm distal to the lesion and "
+                    "was preserved.",
+                ),
+            },
+        ),
+        "evar": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("aortogram", "angiography", "arteriogram"),
+            list_study=(
+                "{PR:angiography:Abdominal aortogram}",
+                "{PR:endograft:Endovascular aneurysm repair}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with a {n:55-68} mm {P:aneurysm:aneurysm} of the "
+                "infrarenal {V:artery.aorta}, enlarging.",
+                "{age} y/o {sex} with an asymptomatic {P:aneurysm:aneurysm} of the "
+                "{V:artery.aorta}, {n:56-64} mm on CT, and chronic kidney disease limiting "
+                "contrast.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated the {P:aneurysm:aneurysm} beginning 2 cm below the "
+                "origin of the {V:artery.renal.left}.",
+            ),
+            impression=(
+                "Successful {PR:endograft:EVAR} of the {P:aneurysm:aneurysm} with no endoleak.",
+                "{P:aneurysm:Aneurysm} of the {V:artery.aorta} repaired with "
+                "{PR:endograft:endovascular aneurysm repair}.",
+            ),
+            plan=(
+                "CTA in 1 month for endoleak surveillance.",
+                "Overnight observation; surveillance imaging in 4 weeks.",
+            ),
+            completion=(
+                "Completion {STUDY} showed exclusion of the {P:aneurysm:aneurysm} without "
+                "endoleak.",
+            ),
+        ),
+        "tevar": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("aortogram", "angiography", "thoracic aortogram"),
+            list_study=(
+                "{PR:angiography:Thoracic and abdominal aortogram}",
+                "{PR:endograft:TEVAR}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with complicated type B {P:dissection:dissection} with "
+                "refractory pain and {side} leg malperfusion.",
+                "{age} y/o {sex} with acute type B {P:dissection:dissection} and rapid "
+                "expansion of the false lumen.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated the entry tear distal to the {V:artery.subclavian.left} "
+                "with a compressed true lumen.",
+            ),
+            impression=(
+                "Complicated type B {P:dissection:dissection}, treated with "
+                "{PR:endograft:TEVAR} with true lumen expansion.",
+            ),
+            plan=("ICU, blood pressure control, CTA in 1 month.",),
+            completion=(
+                "Completion {STUDY} showed coverage of the entry tear and improved true lumen "
+                "flow.",
+            ),
+        ),
+        "pulmonary": Area(
+            system="artery",
+            study_kind="angiography",
+            study_words=("pulmonary angiogram", "pulmonary angiography", "angiogram"),
+            list_study=(
+                "{PR:catheterization:Right heart catheterization}",
+                "Selective {PR:angiography:pulmonary angiography}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with chronic thromboembolic pulmonary hypertension, "
+                "inoperable, WHO class III.",
+                "{age} y/o {sex} with CTEPH after prior {P:thrombus:pulmonary emboli}, referred "
+                "for staged balloon pulmonary angioplasty.",
+            ),
+            study_findings=(
+                "{STUDY} demonstrated webs and {P:occlusion:occlusions} in the lower lobe "
+                "segmental branches.",
+            ),
+            impression=(
+                "CTEPH; {PR:angioplasty:balloon pulmonary angioplasty} session completed.",
+            ),
+            plan=("Next staged session in 4 weeks; continue anticoagulation.",),
+            completion=("Completion {STUDY} showed improved segmental perfusion.",),
+            extras={
+                "pressure": (
+                    "{M:pressure:Right heart pressures} were recorded: mean pressure {n:30-48} "
+                    "mmHg, PVR {n:4-9} Wood units.",
+                ),
+            },
+        ),
+    }
+)
+
+AREAS.update(
+    {
+        "coronary": Area(
+            system="coronary",
+            study_kind="angiography",
+            study_words=("angiography", "angiogram"),
+            list_study=(
+                "{PR:catheterization:Left heart catheterization}",
+                "Selective {V:coronary.unspecified} {PR:angiography:angiography}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with non-ST-elevation myocardial infarction and troponin "
+                "rise.",
+                "{age} y/o {sex} with progressive exertional angina despite medical therapy and "
+                "an abnormal stress test.",
+            ),
+            study_findings=(
+                "Selective {V:coronary.unspecified} {STUDY} demonstrated a {SEV}% {LP} of the "
+                "proximal {LV}.",
+                "{STUDY} showed a {SEV}% calcified {LP} in the mid {LV}; the "
+                "{V:coronary.rca} was a dominant vessel with mild disease.",
+            ),
+            impression=(
+                "Single-vessel disease, treated with {PR:stent:drug-eluting stent placement} to "
+                "the {TV}.",
+                "Successful {PR:intervention:PCI} of the {TV}.",
+            ),
+            plan=(
+                "Dual antiplatelet therapy for 12 months, high-intensity statin, cardiac "
+                "rehabilitation.",
+                "Aspirin indefinitely and ticagrelor for 12 months.",
+            ),
+            completion=(
+                "Final {STUDY} showed TIMI 3 flow with no residual {P:stenosis:stenosis}.",
+            ),
+            extras={
+                "ffr": (
+                    "{M:ffr:FFR} across the lesion was 0.{n:68-78}.",
+                    "{M:ffr:Fractional flow reserve} measured 0.{n:66-79}, confirming "
+                    "significance.",
+                ),
+            },
+        ),
+        "filter-retrieval": Area(
+            system="vein",
+            study_kind="venography",
+            study_words=("cavogram", "venacavogram", "venography"),
+            list_study=(
+                "{PR:venography:Inferior venacavogram}",
+                "{PR:venography:Cavogram}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with a retrievable {V:vein.inferior_vena_cava} filter "
+                "{PRH:ivc-filter-placement:placed} {n:3-16} months ago after trauma, now "
+                "tolerating anticoagulation; referred for removal.",
+                "{age} y/o {sex} with a long-dwelling filter in the "
+                "{V:vein.inferior_vena_cava}; prior retrieval attempt failed.",
+            ),
+            study_findings=(
+                "{STUDY} showed the filter in the {V:vein.inferior_vena_cava} with its hook "
+                "embedded in the caval wall and no trapped {P:thrombus:thrombus}.",
+                "{STUDY} demonstrated a patent {V:vein.inferior_vena_cava} with a tilted filter.",
+            ),
+            impression=(
+                "Successful {PR:ivc-filter-retrieval:filter retrieval}.",
+                "{V:vein.inferior_vena_cava} filter removed intact.",
+            ),
+            plan=("Continue anticoagulation as prescribed; no further follow-up for the filter.",),
+            completion=(
+                "Completion {STUDY} showed no extravasation or caval injury.",
+            ),
+        ),
+        "foreign-body": Area(
+            system="vein",
+            study_kind="venography",
+            study_words=("venogram", "venography", "cavogram"),
+            list_study=("{PR:venography:Venography}",),
+            indication=(
+                "{age}-year-old {sex} with a fractured port catheter; chest radiograph showed a "
+                "fragment projecting over the heart.",
+                "{age} y/o {sex} with a retained guidewire fragment after central line "
+                "placement at an outside hospital.",
+            ),
+            study_findings=(
+                "{STUDY} confirmed a linear radiopaque fragment without surrounding "
+                "{P:thrombus:thrombus}.",
+            ),
+            impression=(
+                "Successful percutaneous {PR:foreign-body-retrieval:retrieval} of an "
+                "intravascular foreign body.",
+            ),
+            plan=("Routine post-procedure care; no further intervention.",),
+            completion=("Completion images showed no residual fragment.",),
+        ),
+        "ice": Area(
+            system="vein",
+            study_kind="catheterization",
+            study_words=("right heart catheterization",),
+            list_study=(
+                "{PR:catheterization:Right heart catheterization}",
+                "{PR:intervention:Percutaneous PFO closure}",
+            ),
+            indication=(
+                "{age}-year-old {sex} with cryptogenic stroke and a patent foramen ovale with "
+                "large right-to-left shunt on bubble study.",
+                "{age} y/o {sex} with recurrent embolic events and PFO.",
+            ),
+            study_findings=(
+                "{STUDY} showed normal right-sided pressures and no step-up.",
+            ),
+            impression=(
+                "Successful {PR:intervention:PFO closure} under {M:ice:intracardiac echo} "
+                "guidance.",
+            ),
+            plan=(
+                "Aspirin and clopidogrel for 3 months; {M:tee:TEE} at 6 months to assess for "
+                "residual shunt.",
+            ),
+            completion=(),
+            extras={
+                "ice": (
+                    "An 8 French {M:ice:AcuNav} catheter was advanced to the right atrium via the "
+                    "{V:vein.common_femoral.O} and {M:ice:intracardiac echocardiography} "
+                    "demonstrated the PFO with a long tunnel.",
+                    "{M:ice:ICE} imaging from the right atrium was used to guide the transseptal "
+                    "crossing and confirm device position.",
+                ),
+                "ice-result": (
+                    "Final {M:ice:ICE} images showed a well-seated 25 mm occluder with no "
+                    "residual shunt.",
+                ),
+            },
+        ),
+    }
+)
+
+NO_SIDE_VEIN = {
+    "indication": (
+        "{age}-year-old {sex} with unilateral leg swelling and venous claudication; cross-"
+        "sectional imaging suggested {P:compression:compression} of the {V:vein.common_iliac}.",
+        "Chronic leg swelling in a {age} y/o {sex}, history of {P:thrombus:DVT}, referred for "
+        "evaluation of iliac outflow.",
+    ),
+    "list_study": (
+        "{PR:venography:Venogram}",
+        "{PR:venography:Pelvic venography}",
+    ),
+    "study_findings": (
+        "{STUDY} demonstrated {SEV}% narrowing of the {LV} with pelvic collaterals.",
+        "{STUDY} showed narrowing of the {LV} with collateral filling.",
+    ),
+    "impression": (
+        "{P:compression:Compression} of the {V:vein.common_iliac}, treated with "
+        "{PR:stent:stent placement}.",
+    ),
+    "plan": ("Compression, aspirin, follow-up {M:duplex:duplex} in 4 weeks.",),
+}
+NO_SIDE_ARTERY = {
+    "indication": (
+        "{age}-year-old {sex} with calf claudication at one block; ABI 0.{n:50-70}.",
+        "{age} y/o {sex} with lifestyle-limiting claudication, failed exercise therapy.",
+    ),
+    "list_study": ("Lower extremity {PR:angiography:angiogram} with runoff",),
+    "study_findings": (
+        "{STUDY} demonstrated a {SEV}% {LP} of the {LV}.",
+        "{STUDY} showed a calcified {LP} of the mid {LV}.",
+    ),
+    "impression": (
+        "{P:stenosis:Stenosis} of the {V:artery.superficial_femoral}, treated with "
+        "{PR:angioplasty:angioplasty}.",
+    ),
+    "plan": ("Antiplatelet therapy, statin, ABI in 1 month.",),
 }
 
 
@@ -1136,7 +1879,8 @@ class Writer:
 
     def run_post(self, run: Run) -> list[str]:
         mk, rng = self.mk, self.rng
-        self.tags.add("pre-post")
+        if run.role == "post":
+            self.tags.add("pre-post")
         out = []
         for vid in run.vessels:
             if not run.findings.get(vid):
@@ -1192,7 +1936,7 @@ class Writer:
         if sc.study and self.pool('list_study'):
             items.append(self.t(self.pool('list_study')))
         for run in sc.runs:
-            if run.role == "post" or run.mode == "none":
+            if run.role in ("post", "coronary-post") or run.mode == "none":
                 continue
             items.append(self.ivus_item(run, self.style.headings == "none"))
         for treat in sc.treatments:
@@ -1263,6 +2007,11 @@ class Writer:
     def access_sentences(self) -> list[str]:
         mk, rng = self.mk, self.rng
         out = []
+        if not self.sc.access:
+            guide = mk.modality("us-guided-access", "ultrasound guidance")
+            self.tags.add("us-access")
+            out.append(f"Access was obtained under {guide} and a {rng.choice([8, 10])} French "
+                       "sheath was placed.")
         for vid in self.sc.access:
             vm = mk.vessel([vid])[0]
             self.tags.add("access-vessel")
@@ -1415,7 +2164,7 @@ class Writer:
         body += self.trap_sentences("body")
         post = self.treatment_sentences()
         for run in sc.runs:
-            if run.role == "post":
+            if run.role in ("post", "coronary-post"):
                 post += self.render_run(run)
         if sc.study and self.pool('completion'):
             post.append(self.t(self.pool('completion')))
@@ -1425,7 +2174,8 @@ class Writer:
         return [sep.join(p) for p in (pre, body, post) if p]
 
     def indication(self) -> str:
-        parts = [self.t(self.pool('indication')), *self.trap_sentences("history")]
+        parts = [self.t(self.pool('indication')), *(self.t([h]) for h in self.sc.history)]
+        parts += self.trap_sentences("history")
         return " ".join(parts)
 
     def render(self) -> str:
@@ -1673,7 +2423,7 @@ def flags_under(sc: Scenario, policy: str) -> set[str]:
     counted = sc.counted()
     codes = expected_codes(counted, sc.merges(), None, policy)
     units = policy_units(sc, policy)
-    affirmed = [r for r in sc.runs if r.role != "coronary"]
+    affirmed = [r for r in sc.runs if not r.role.startswith("coronary")]
     if sc.bundling:
         if sc.bundle_other:
             flags.add("bundled-ivus-other-vessels")
@@ -1694,7 +2444,7 @@ def flags_under(sc: Scenario, policy: str) -> set[str]:
             flags.add("vessel-unspecific")
         elif side is None and ontology.is_paired(base):
             flags.add("laterality-missing")
-    if affirmed and not counted and not any(r.role == "coronary" for r in sc.runs):
+    if affirmed and not counted and not any(r.role.startswith("coronary") for r in sc.runs):
         flags.add("ivus-without-vessel")
     if sc.oct:
         flags.add("oct-not-ivus")
@@ -1750,7 +2500,7 @@ def derive_tags(sc: Scenario, gold: Gold, writer: Writer, words: int) -> list[st
         tags.add("no-primary")
     if not sc.runs:
         tags.add("no-ivus")
-    if any(r.role == "coronary" for r in sc.runs):
+    if any(r.role.startswith("coronary") for r in sc.runs):
         tags.add("mixed-coronary-peripheral" if gold.vessels else "coronary")
     lesioned = [lesion for lesion in sc.lesions if set(lesion.vessels) & set(gold.vessels)]
     if len(lesioned) > 1 and not any(lesion.continuous for lesion in lesioned):
@@ -1794,9 +2544,9 @@ def header(note_id: str, tags: Sequence[str], gold: Gold) -> str:
 # Lint: words the guide says are always annotated must sit inside a span
 # =============================================================================================
 MUST_MARK = re.compile(
-    r"\b(iliac|femoral|popliteal|tibial|peroneal|renal|jugular|subclavian|carotid|vertebral|"
+    r"\b(iliac|femoral|popliteal|tibial|peroneal|renal(?! disease| failure| function)|jugular|subclavian|carotid|vertebral|"
     r"vena cava|cava|IVC|SVC|aorta|aortic|CIV|EIV|CFV|CFA|SFA|CIA|EIA|SMA|LAD|RCA|portal|"
-    r"mesenteric|brachiocephalic|innominate|axillary|cephalic|basilic|(?<!ankle-)brachial|radial|gonadal|"
+    r"mesenteric(?! ischemia)|brachiocephalic|iliofemoral|femoropopliteal|aortoiliac|innominate|axillary|cephalic|basilic|(?<!ankle-)brachial|radial|gonadal|"
     r"IVUS|ultrasound|echo\w*|OCT|duplex|venogram|venography|angiogram|angiography|arteriogram|"
     r"aortogram|cavogram|venacavogram|stenosis|thrombus|DVT|occlusion|dissection|plaque|"
     r"aneurysm|compression(?! therapy| stockings| for)|"

@@ -4,7 +4,9 @@
   matching of overlapping spans of the same label, earliest first).
 - Assertion: accuracy over IVUS spans matched by overlap (scikit-learn ``accuracy_score``,
   ``confusion_matrix``).
-- Links: a predicted (IVUS, vessel) link is right when both ends overlap-match a gold link's ends.
+- Links: a predicted (IVUS, vessel) link is right when both ends overlap-match a gold link's ends;
+  ``linked_mentions`` scores the examined vessel mentions whichever IVUS mention a link starts
+  from (a list item and the narrative name the same IVUS run).
 - Vessels: micro P/R/F1 over (document, canonical vessel id).
 - Codes: exact match (both codes right) and the mean absolute unit error, mean over documents of
   |Δ37252| + |Δ37253| (scikit-learn ``mean_absolute_error`` on the two columns, summed).
@@ -115,6 +117,7 @@ class DocScore:
     spans_exact: dict[str, Counts] = field(default_factory=dict)
     spans_overlap: dict[str, Counts] = field(default_factory=dict)
     links: Counts = field(default_factory=Counts)
+    linked_mentions: Counts = field(default_factory=Counts)
     vessels: Counts = field(default_factory=Counts)
     assertion_pairs: list[tuple[str, str]] = field(default_factory=list)
     codes_gold: tuple[int, int] = (0, 0)
@@ -175,6 +178,13 @@ def score_document(gold: dict[str, Any], pred: Prediction, policy: str) -> DocSc
         pred_links.add((gi, gv))
     # several predicted IVUS mentions can map to one gold link; count distinct gold pairs
     score.links = Counts(len(pred_links & gold_links), len(pred_links - gold_links) + unmatched_links, len(gold_links - pred_links))
+    # mention level: which vessel mentions were examined by some affirmed IVUS, whichever IVUS
+    # mention of the same event (list item, narrative, catheter name) the link starts from
+    gold_linked = {gv for _, gv in gold_links}
+    pred_linked = {vessel_map.get(link.vessel, f"unmatched:{link.vessel}") for link in pred.facts.links}
+    score.linked_mentions = Counts(
+        len(pred_linked & gold_linked), len(pred_linked - gold_linked), len(gold_linked - pred_linked)
+    )
     for gi, gv in sorted(pred_links - gold_links):
         score.errors.append({"kind": "link-fp", "text": gold_by_id[gv]["text"], "start": gold_by_id[gv]["start"]})
     for gi, gv in sorted(gold_links - pred_links):
@@ -233,6 +243,7 @@ def aggregate(scores: Sequence[DocScore]) -> dict[str, Any]:
         "unit_mae": round(unit_mae, 4),
         "vessel": _sum(scores, lambda s: s.vessels).prf(),
         "links": _sum(scores, lambda s: s.links).prf(),
+        "linked_mentions": _sum(scores, lambda s: s.linked_mentions).prf(),
         "flags": _sum(scores, lambda s: s.flags).prf(),
         "assertion": assertion,
         "spans": {
@@ -258,6 +269,9 @@ def bootstrap_intervals(scores: Sequence[DocScore], samples: int = BOOTSTRAP_SAM
     counts = {
         "vessel_f1": np.array([(s.vessels.tp, s.vessels.fp, s.vessels.fn) for s in scores], dtype=float),
         "link_f1": np.array([(s.links.tp, s.links.fp, s.links.fn) for s in scores], dtype=float),
+        "linked_mention_f1": np.array(
+            [(s.linked_mentions.tp, s.linked_mentions.fp, s.linked_mentions.fn) for s in scores], dtype=float
+        ),
         "span_overlap_f1": np.array(
             [
                 (

@@ -39,6 +39,8 @@ ACCESS_STOP = frozenset({"into", "to", "across", "throughout", "of", "from", "an
 ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
 FOLLOW_ON_LIMIT = 12  # sentences; a findings list after "measurements as follows" runs long
 BETWEEN_GLUE = frozenset({"and", "the", "&"})
+WIRE_PREPOSITIONS = frozenset({"into", "to", "in", "the", "a", "across", "up", "down"})
+PULLBACK_WORDS = frozenset({"pulled", "pullback", "pull-back", "withdrawn", "withdrew", "retracted"})
 SIDE_WORDS = frozenset(w for words in load_ontology().data.sides.values() for w in words)
 
 
@@ -58,7 +60,7 @@ def assign_roles(doc: Doc, state: State) -> None:
         lower = state.lower
         if _is_access(state, mention, cue, before_phrases, after_phrases, endpoints, vessel_tokens):
             mention.role = "access"
-        elif _is_landmark(state, mention, cue, landmark_phrases):
+        elif mention.id not in endpoints and _is_landmark(state, mention, cue, landmark_phrases):
             mention.role = "landmark"
             if _ends_at(lower, mention.start, ["between", "the"]) or _ends_at(lower, mention.start, ["between"]):
                 _spread_between(state, ordered, index)
@@ -178,9 +180,13 @@ def _is_transit(state: State, mention: VMention, cue: CueFile) -> bool:
 
 
 def _is_wire_position(state: State, mention: VMention, cue: CueFile, vessel_tokens: set[int]) -> bool:
-    """'a Bentson wire was parked in the distal aorta': where a wire lies is not imaged."""
+    """'a Bentson wire was parked in the distal aorta', 'a Glidewire into the right EIA', 'along
+    the PT wire': where a wire lies is not imaged."""
+    if mention.end < len(state.lower) and state.lower[mention.end] in cue.transit_after:
+        return True
     segment = state.segment_of[mention.start]
     verb = False
+    only_prepositions = True
     j = mention.start - 1
     while j >= 0 and mention.start - j <= 8 and state.segment_of[j] == segment:
         word = state.lower[j]
@@ -189,7 +195,9 @@ def _is_wire_position(state: State, mention: VMention, cue: CueFile, vessel_toke
         if word in cue.wire_verbs:
             verb = True
         elif word in cue.wire_words:
-            return verb
+            return verb or only_prepositions
+        if word not in WIRE_PREPOSITIONS:
+            only_prepositions = False
         j -= 1
     return False
 
@@ -203,7 +211,7 @@ def _is_treatment_object(doc: Doc, state: State, mention: VMention, cue: CueFile
     if j >= 0 and state.lower[j] == "of":
         return False
     for procedure in state.procedures:
-        if procedure.kind in cue.treatment_procedures and 0 <= procedure.start - mention.end <= 1:
+        if procedure.kind in cue.treatment_procedures and procedure.start == mention.end:
             return True
     return False
 
@@ -294,10 +302,13 @@ def link(doc: Doc, state: State) -> None:
                 seen.add((ivus.id, mention.id))
                 state.links.append((ivus.id, mention.id, basis))
 
+    reference = PhraseIndex(cue.reference_ivus_before)
     for ivus in state.ivus:
         if ivus.assertion != "affirmed":
             continue
         sent = state.unit_of[ivus.start]
+        if reference.ends_at(state.lower, ivus.start):
+            continue  # "based on the IVUS a stent was deployed ...": IVUS as a reference only
         here = [m for m in named_by_sent.get(sent, []) if clauses.linkable(m)]
         add(ivus, here, "same-sentence")
         _attribute(state, findings_by_sent.get(sent, []), here, clauses, linked_findings)
@@ -310,7 +321,11 @@ def link(doc: Doc, state: State) -> None:
             _attribute(state, findings_by_sent.get(nxt, []), context, clauses, linked_findings)
             followed = True
         if not here and not followed:
-            previous = _antecedent(doc, state, sent, named_by_sent, treated_by_sent, findings_by_sent, cue)
+            previous = [
+                m
+                for m in _antecedent(doc, state, sent, named_by_sent, treated_by_sent, findings_by_sent, cue)
+                if not clauses.competing_segment(m.start)
+            ]
             if previous:
                 add(ivus, previous, "antecedent")
                 _attribute(state, findings_by_sent.get(sent, []), previous, clauses, linked_findings)
@@ -340,6 +355,9 @@ def _follow_on(
             break
         if state.paragraph_of_unit[nxt] != paragraph and not (heading and not out):
             break
+        if not named_by_sent.get(nxt) and end - start <= 6 and _ends_with_colon(doc, start, end):
+            heading, paragraph = True, state.paragraph_of_unit[nxt]  # "Measurements:" opens a list
+            continue
         if any(clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct):
             if not findings_by_sent.get(nxt):
                 break

@@ -81,6 +81,8 @@ class CueFile(_Strict):
     body_side_nouns: frozenset[str]
     treatment_procedures: frozenset[str]
     long_sentence_tokens: int
+    transit_after: frozenset[str]
+    reference_ivus_before: tuple[str, ...]
 
 
 def _read(name: str, model: type[_Strict]) -> Any:
