@@ -165,6 +165,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=_log_config(args.log_level),
         access_log=False,  # the service logs its own access lines, without query strings
+        http="api.server_protocol:NoDelayProtocol",  # TCP_NODELAY (see that module)
         proxy_headers=False,
         server_header=False,
     )

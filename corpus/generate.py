@@ -61,6 +61,7 @@ def _a(words: str, *abbr: str, alt: tuple[str, ...] = ()) -> Name:
 NAMES: dict[str, Name] = {
     "vein.inferior_vena_cava": Name("inferior vena cava", "", ("IVC",), ("vena cava", "cava")),
     "vein.superior_vena_cava": Name("superior vena cava", "", ("SVC",)),
+    "vein.azygos": _v("azygos"),
     "vein.common_iliac": _v("common iliac", "CIV"),
     "vein.external_iliac": _v("external iliac", "EIV"),
     "vein.internal_iliac": _v("internal iliac", "IIV"),
@@ -249,6 +250,9 @@ SIZES: dict[str, tuple[int, int, float, float]] = {
     "artery.internal_carotid": (20, 32, 4.8, 6.2),
     "artery.subclavian": (40, 60, 7, 9),
     "artery.pulmonary": (200, 320, 16, 22),
+    "coronary.lad": (7, 12, 3.0, 4.0),
+    "coronary.rca": (8, 14, 3.2, 4.2),
+    "coronary.lcx": (6, 10, 2.8, 3.6),
 }
 DEFAULT_SIZE = (40, 80, 6.0, 9.0)
 
@@ -843,8 +847,8 @@ AREAS.update(
                 "{STUDY} showed {SEV}% {LP} of the {LV} and mild narrowing on the other side.",
             ),
             impression=(
-                "Bilateral iliac vein outflow disease, most severe at the {LV}, treated with "
-                "{PR:stent:stent placement}.",
+                "Outflow disease of the {V:vein.iliac.left,vein.iliac.right}, most severe at the "
+                "{LV}, treated with {PR:stent:stent placement}.",
                 "{LP} of the {LV}; contralateral disease below treatment threshold.",
             ),
             plan=(
@@ -883,7 +887,7 @@ AREAS.update(
                 "{P:thrombus:DVT}.",
             ),
             plan=(
-                "Therapeutic anticoagulation with apixaban, compression, and venous "
+                "Therapeutic anticoagulation with apixaban, compression stockings, and venous "
                 "{M:duplex:duplex} in 2 weeks.",
                 "Heparin drip overnight, transition to oral anticoagulation; clinic in 2 weeks.",
             ),
@@ -1005,7 +1009,7 @@ AREAS.update(
             ),
             plan=(
                 "Discuss options (observation, transposition, stenting) in clinic.",
-                "Vascular surgery referral for consideration of renal vein transposition.",
+                "Vascular surgery referral for consideration of {V:vein.renal.left} transposition.",
             ),
             completion=("Completion {STUDY} showed improved outflow.",),
             extras={
@@ -1350,7 +1354,7 @@ AREAS.update(
                 "{age}-year-old {sex} with chronic thromboembolic pulmonary hypertension, "
                 "inoperable, WHO class III.",
                 "{age} y/o {sex} with CTEPH after prior {P:thrombus:pulmonary emboli}, referred "
-                "for staged balloon pulmonary angioplasty.",
+                "for staged {PR:angioplasty:balloon pulmonary angioplasty}.",
             ),
             study_findings=(
                 "{STUDY} demonstrated webs and {P:occlusion:occlusions} in the lower lobe "
@@ -1512,7 +1516,7 @@ NO_SIDE_VEIN = {
         "{age}-year-old {sex} with unilateral leg swelling and venous claudication; cross-"
         "sectional imaging suggested {P:compression:compression} of the {V:vein.common_iliac}.",
         "Chronic leg swelling in a {age} y/o {sex}, history of {P:thrombus:DVT}, referred for "
-        "evaluation of iliac outflow.",
+        "evaluation of venous outflow obstruction.",
     ),
     "list_study": (
         "{PR:venography:Venogram}",
@@ -1526,7 +1530,7 @@ NO_SIDE_VEIN = {
         "{P:compression:Compression} of the {V:vein.common_iliac}, treated with "
         "{PR:stent:stent placement}.",
     ),
-    "plan": ("Compression, aspirin, follow-up {M:duplex:duplex} in 4 weeks.",),
+    "plan": ("Compression stockings, aspirin, follow-up {M:duplex:duplex} in 4 weeks.",),
 }
 NO_SIDE_ARTERY = {
     "indication": (
@@ -2385,10 +2389,750 @@ def build_filter_placement(rng: random.Random) -> Scenario:
     return sc
 
 
+def pta(rng: random.Random, vessels: list[str], venous: bool = True) -> Treatment:
+    words = rng.choice(
+        ["balloon venoplasty", "venoplasty", "balloon angioplasty"]
+        if venous
+        else ["balloon angioplasty", "angioplasty", "PTA"]
+    )
+    size = "{n:10-16} mm" if venous else "{n:4-7} mm"
+    return Treatment("angioplasty", vessels, words, f"a {size} balloon")
+
+
+def strip_ivus(sc: Scenario) -> Scenario:
+    sc.runs = []
+    return sc
+
+
+def post_findings_pta(rng: random.Random, vid: str) -> list[Finding]:
+    lo, hi, _, _ = _size(vid)
+    area = rng.randint(int(lo * 0.7), hi)
+    residual = rng.randint(10, 30)
+    return [
+        _area_finding(rng, area, "mla"),
+        Finding("percent", f"{residual}% residual narrowing", f"{residual}% residual"),
+    ][: rng.choice([1, 2])]
+
+
+def pta_post_run(rng: random.Random, vessels: Sequence[str]) -> Run:
+    return Run("post", list(vessels), "post", {v: post_findings_pta(rng, v) for v in vessels})
+
+
+def build_bilateral_iliac(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.6)
+    o = other_side(side)
+    sc = Scenario("bilateral-iliac", "venous-bilateral", {"venous", "iliac"}, side, age=(25, 75))
+    ivc = "vein.inferior_vena_cava"
+    vessels = [ivc]
+    for s in ("right", "left"):
+        vessels += [f"vein.common_iliac.{s}", f"vein.external_iliac.{s}"]
+    with_cfv = rng.random() < 0.3
+    if with_cfv:
+        vessels += ["vein.common_femoral.right", "vein.common_femoral.left"]
+    civ = f"vein.common_iliac.{side}"
+    sev = rng.randint(60, 85)
+    sc.lesions = [Lesion("compression", [civ], False, sev, "compression")]
+    run = make_run(rng, vessels, [civ], rng.choice(["list", "passage", "passage"]), pct=sev)
+    run.findings[f"vein.common_iliac.{o}"] = lesion_findings(
+        rng, f"vein.common_iliac.{o}", rng.randint(25, 45)
+    )
+    sc.runs.append(run)
+    sc.access = [f"vein.common_femoral.{side}", f"vein.common_femoral.{o}"][: rng.choice([1, 2])]
+    sc.treatments = [venous_stent(rng, [civ])]
+    if rng.random() < 0.6:
+        sc.runs.append(post_run(rng, [civ]))
+    if not with_cfv and rng.random() < 0.35:
+        sc.stated_count = rng.choice([3, 4, 6])
+    return sc
+
+
+def build_exceeds_mue(rng: random.Random) -> Scenario:
+    if rng.random() < 0.6:
+        side = pick_side(rng)
+        sc = Scenario("exceeds-mue", "venous-bilateral", {"venous", "iliac"}, side, age=(25, 75))
+        vessels = ["vein.inferior_vena_cava"]
+        tail = ["common_iliac", "external_iliac", "common_femoral", "femoral"]
+        if rng.random() < 0.5:
+            tail.append("popliteal")
+        for s in ("left", "right"):
+            vessels += [f"vein.{b}.{s}" for b in tail]
+        civ = f"vein.common_iliac.{side}"
+        sc.lesions = [Lesion("compression", [civ], False, rng.randint(60, 85), "compression")]
+        sc.treatments = [venous_stent(rng, [civ])]
+        sc.access = [f"vein.popliteal.{side}"] if rng.random() < 0.3 else []
+        lesioned = [civ]
+    else:
+        side = pick_side(rng)
+        sc = Scenario("exceeds-mue", "central", {"venous", "central-venous"}, side)
+        vessels = ["vein.superior_vena_cava"]
+        for s in ("right", "left"):
+            vessels += [f"vein.{b}.{s}" for b in ("brachiocephalic", "subclavian", "internal_jugular")]
+        bcv = f"vein.brachiocephalic.{side}"
+        sc.lesions = [Lesion("stenosis", [bcv], False, rng.randint(60, 85), "stenosis")]
+        sc.treatments = [pta(rng, [bcv]), venous_stent(rng, [bcv])]
+        sc.access = ["vein.common_femoral.right"]
+        lesioned = [bcv]
+    sc.runs.append(make_run(rng, vessels, lesioned, rng.choice(["passage", "list"])))
+    return sc
+
+
+def build_dvt(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.75)
+    sc = Scenario("dvt", "dvt", {"venous", "dvt", "iliac"}, side, age=(18, 80))
+    start = rng.choice(["popliteal", "femoral", "common_femoral"])
+    end = rng.choice(["common_iliac", "inferior_vena_cava"])
+    a = f"vein.{start}.{side}"
+    b = "vein.inferior_vena_cava" if end == "inferior_vena_cava" else f"vein.common_iliac.{side}"
+    words = rng.choice(["thrombus", "occlusive thrombus", "acute thrombus", "DVT", "clot"])
+    lesion = Lesion("thrombus", path(a, b), True, 100, words)
+    sc.lesions = [lesion]
+    run = lesion_run(rng, lesion)
+    run.findings[a] = [
+        Finding("morphology", "echolucent material filling the lumen", "echolucent fill", ""),
+        *lesion_findings(rng, a, rng.randint(70, 95))[:1],
+    ]
+    sc.runs.append(run)
+    sc.access = [
+        f"vein.posterior_tibial.{side}" if start == "popliteal" else f"vein.popliteal.{side}"
+    ]
+    device = rng.choice(["the ClotTriever system", "an AngioJet catheter", "a Lightning 12 catheter"])
+    words_t = rng.choice(["mechanical thrombectomy", "pharmacomechanical thrombectomy",
+                          "thrombectomy"])
+    sc.treatments = [Treatment("thrombectomy", [a, b], words_t, device)]
+    civ = f"vein.common_iliac.{side}"
+    if rng.random() < 0.6:
+        sc.treatments.append(venous_stent(rng, [civ]))
+        sc.runs.append(post_run(rng, [civ]))
+    return sc
+
+
+def build_central(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("central", "central", {"venous", "central-venous"}, side)
+    svc, bcv = "vein.superior_vena_cava", f"vein.brachiocephalic.{side}"
+    sev = rng.randint(65, 95)
+    if rng.random() < 0.35:
+        lesion = Lesion("occlusion", [bcv, svc], True, 100, "occlusion")
+        sc.lesions = [lesion]
+        sc.runs.append(lesion_run(rng, lesion))
+        sc.treatments = [pta(rng, [bcv, svc]), venous_stent(rng, [bcv])]
+    else:
+        sc.lesions = [Lesion("stenosis", [bcv], False, sev, "stenosis")]
+        vessels = [svc, bcv]
+        if rng.random() < 0.5:
+            vessels.append(rng.choice([f"vein.subclavian.{side}", f"vein.internal_jugular.{side}"]))
+        sc.runs.append(make_run(rng, vessels, [bcv], pct=sev))
+        sc.treatments = [pta(rng, [bcv]), venous_stent(rng, [bcv])]
+    if rng.random() < 0.7:
+        sc.runs.append(post_run(rng, [bcv]))
+    sc.access = rng.choice(
+        [["vein.common_femoral.right"], [f"vein.basilic.{side}"],
+         ["vein.internal_jugular.right", f"vein.brachial.{side}"]]
+    )
+    if rng.random() < 0.5:
+        sc.landmarks.append("landmark")
+    return sc
+
+
+def build_dialysis(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.7)
+    sc = Scenario("dialysis", "dialysis", {"venous", "dialysis"}, side)
+    ceph, axv, scv, bcv = (f"vein.{b}.{side}" for b in ("cephalic", "axillary", "subclavian",
+                                                          "brachiocephalic"))
+    sc.access = [ceph]
+    if rng.random() < 0.55:
+        sc.lesions = [Lesion("stenosis", [ceph], False, rng.randint(60, 85), "stenosis")]
+        vessels = [ceph, axv, scv] if rng.random() < 0.6 else [ceph]
+        target = ceph
+    else:
+        sc.tags.add("central-venous")
+        sc.lesions = [Lesion("stenosis", [bcv], False, rng.randint(60, 85), "stenosis")]
+        vessels = [scv, bcv] if rng.random() < 0.5 else [axv, scv, bcv]
+        target = bcv
+    sc.runs.append(make_run(rng, vessels, [target], pct=sc.lesions[0].severity))
+    sc.treatments = [pta(rng, [target])]
+    if rng.random() < 0.6:
+        sc.runs.append(pta_post_run(rng, [target]))
+    if rng.random() < 0.5:
+        sc.extras.append("pressure")
+        sc.tags.add("pressure")
+    return sc
+
+
+def build_nutcracker(rng: random.Random) -> Scenario:
+    sc = Scenario("nutcracker", "renal-vein", {"venous", "nutcracker", "renal"}, "left",
+                  age=(18, 60))
+    lrv, ivc = "vein.renal.left", "vein.inferior_vena_cava"
+    sev = rng.randint(60, 85)
+    sc.lesions = [Lesion("compression", [lrv], False, sev, "compression")]
+    sc.runs.append(make_run(rng, [lrv, ivc], [lrv], pct=sev))
+    sc.access = [rng.choice(["vein.common_femoral.right", "vein.internal_jugular.right"])]
+    sc.landmarks.append("landmark")
+    if rng.random() < 0.6:
+        sc.extras.append("pressure")
+        sc.tags.add("pressure")
+    if rng.random() < 0.4:
+        sc.treatments = [venous_stent(rng, [lrv])]
+        sc.treatments[0].device = "a {n:12-16} x {n:4-6}0 mm Wallstent"
+        sc.runs.append(post_run(rng, [lrv]))
+    return sc
+
+
+def build_portal(rng: random.Random) -> Scenario:
+    sc = Scenario("portal", "portal", {"venous", "portal"}, None, age=(35, 75))
+    mpv, smv = "vein.portal", "vein.superior_mesenteric"
+    if rng.random() < 0.4:
+        lesion = Lesion("thrombus", [mpv, smv], True, 100, rng.choice(["thrombus", "thrombosis"]))
+        sc.lesions = [lesion]
+        sc.runs.append(lesion_run(rng, lesion))
+    else:
+        sc.lesions = [Lesion("occlusion", [mpv], False, 100, "occlusion")]
+        sc.runs.append(make_run(rng, [mpv, smv], [mpv], pct=rng.randint(70, 90)))
+    sc.access = [rng.choice(["vein.splenic", "vein.internal_jugular.right"])]
+    sc.treatments = [pta(rng, [mpv]), Treatment("stent", [mpv], "stent placement",
+                                                "a 10 x {n:6-8}0 mm Viatorr stent graft")]
+    if rng.random() < 0.5:
+        sc.runs.append(post_run(rng, [mpv]))
+    return sc
+
+
+def atherectomy(rng: random.Random, vessels: list[str]) -> Treatment:
+    words = rng.choice(["orbital atherectomy", "directional atherectomy", "atherectomy"])
+    device = rng.choice(["a HawkOne LS catheter", "a 2.1 mm Jetstream catheter",
+                         "a Diamondback 360 1.5 mm crown"])
+    return Treatment("atherectomy", vessels, words, device)
+
+
+def dcb(rng: random.Random, vessels: list[str]) -> Treatment:
+    words = rng.choice(["drug-coated balloon angioplasty", "DCB angioplasty", "angioplasty"])
+    return Treatment("angioplasty", vessels, words, "a {n:5-6} x {n:10-15}0 mm IN.PACT balloon")
+
+
+def build_fem_pop(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("fem-pop", "fem-pop", {"arterial", "femoropopliteal"}, side, age=(50, 88))
+    sfa, pop = f"artery.superficial_femoral.{side}", f"artery.popliteal.{side}"
+    variant = rng.choice(["sfa", "both", "both", "continuous"])
+    sev = rng.randint(70, 95)
+    if variant == "continuous":
+        lesion = Lesion(rng.choice(["occlusion", "stenosis"]), [sfa, pop], True, sev, "")
+        lesion.words = lesion.kind
+        sc.lesions = [lesion]
+        sc.runs.append(lesion_run(rng, lesion))
+        targets = [sfa, pop]
+    else:
+        sc.lesions = [Lesion("stenosis", [sfa], False, sev, rng.choice(["stenosis", "stenosis"]))]
+        vessels = [sfa] if variant == "sfa" else [sfa, pop]
+        sc.runs.append(make_run(rng, vessels, [sfa], pct=sev))
+        targets = [sfa]
+    sc.treatments = [atherectomy(rng, targets), dcb(rng, targets)]
+    if rng.random() < 0.7:
+        sc.runs.append(pta_post_run(rng, [sfa]))
+    sc.access = [rng.choice([f"artery.common_femoral.{other_side(side)}",
+                             f"artery.common_femoral.{side}"])]
+    sc.us_access = rng.random() < 0.8
+    if rng.random() < 0.5:
+        sc.extras.append("angio-only")
+    if rng.random() < 0.4:
+        sc.landmarks.append("landmark")
+    return sc
+
+
+def build_tibial(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("tibial", "tibial", {"arterial", "tibial"}, side, age=(50, 88))
+    tpt, pt, at, per = (f"artery.{b}.{side}" for b in ("tibioperoneal_trunk", "posterior_tibial",
+                                                       "anterior_tibial", "peroneal"))
+    vessels = rng.choice([[tpt, pt], [at], [tpt, per], [at, tpt]])
+    target = vessels[-1] if vessels[0] == tpt and len(vessels) > 1 else vessels[0]
+    sev = rng.randint(75, 99)
+    sc.lesions = [Lesion(rng.choice(["stenosis", "occlusion"]), [target], False, sev, "")]
+    sc.lesions[0].words = sc.lesions[0].kind
+    sc.runs.append(make_run(rng, vessels, [target], pct=min(sev, 90)))
+    sc.treatments = [pta(rng, [target], venous=False)]
+    sc.treatments[0].device = "a 2.{n:5-9} x 150 mm balloon"
+    if rng.random() < 0.5:
+        sc.runs.append(pta_post_run(rng, [target]))
+    sc.access = [f"artery.common_femoral.{side}"]
+    if rng.random() < 0.3:
+        sc.access.append(f"artery.dorsalis_pedis.{side}")
+    if rng.random() < 0.5:
+        sc.extras.append("angio-only")
+    return sc
+
+
+def build_renal_artery(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("renal-artery", "renal-artery", {"arterial", "renal"}, side, age=(45, 85))
+    ra = f"artery.renal.{side}"
+    sev = rng.randint(65, 90)
+    sc.lesions = [Lesion("stenosis", [ra], False, sev, "stenosis")]
+    vessels = [ra]
+    if rng.random() < 0.25:
+        vessels.append(f"artery.renal.{other_side(side)}")
+    sc.runs.append(make_run(rng, vessels, [ra], pct=sev))
+    sc.treatments = [arterial_stent(rng, [ra])]
+    sc.treatments[0].device = "a {n:5-7} x {n:15-18} mm balloon-expandable stent"
+    if rng.random() < 0.6:
+        sc.runs.append(post_run(rng, [ra]))
+    sc.access = [rng.choice(["artery.common_femoral.right", "artery.radial.left"])]
+    if rng.random() < 0.5:
+        sc.landmarks.append("landmark")
+    if rng.random() < 0.5:
+        sc.extras.append("pressure")
+        sc.tags.add("pressure")
+    return sc
+
+
+def build_mesenteric(rng: random.Random) -> Scenario:
+    sc = Scenario("mesenteric", "mesenteric", {"arterial", "mesenteric"}, None, age=(50, 85))
+    sma, celiac = "artery.superior_mesenteric", "artery.celiac"
+    sev = rng.randint(70, 90)
+    sc.lesions = [Lesion("stenosis", [sma], False, sev, "stenosis")]
+    vessels = [sma]
+    if rng.random() < 0.4:
+        vessels.append(celiac)
+        sc.lesions.append(Lesion("stenosis", [celiac], False, rng.randint(60, 80), "stenosis"))
+    sc.runs.append(make_run(rng, vessels, vessels, pct=sev))
+    sc.treatments = [arterial_stent(rng, [sma])]
+    sc.treatments[0].device = "a {n:6-8} x {n:15-29} mm balloon-expandable covered stent"
+    if rng.random() < 0.6:
+        sc.runs.append(post_run(rng, [sma]))
+    sc.access = [rng.choice(["artery.brachial.left", "artery.common_femoral.right"])]
+    return sc
+
+
+def build_carotid(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("carotid", "carotid", {"arterial", "carotid"}, side, age=(55, 88))
+    cca, ica = f"artery.common_carotid.{side}", f"artery.internal_carotid.{side}"
+    sev = rng.randint(70, 90)
+    if rng.random() < 0.35:
+        lesion = Lesion("plaque", [cca, ica], True, sev, "plaque")
+        sc.lesions = [lesion]
+        sc.runs.append(lesion_run(rng, lesion))
+    else:
+        sc.lesions = [Lesion("stenosis", [ica], False, sev, "stenosis")]
+        vessels = [ica] if rng.random() < 0.4 else [cca, ica]
+        sc.runs.append(make_run(rng, vessels, [ica], pct=sev))
+    sc.treatments = [Treatment("stent", [ica], rng.choice(["stenting", "stent placement"]),
+                               rng.choice(["a 7-10 x 40 mm tapered Xact stent",
+                                           "an 8 x 30 mm Precise stent"]))]
+    if rng.random() < 0.6:
+        sc.runs.append(post_run(rng, [ica]))
+    sc.access = [rng.choice(["artery.common_femoral.right", "artery.radial.right"])]
+    if rng.random() < 0.5:
+        sc.landmarks.append("landmark")
+    return sc
+
+
+def build_subclavian(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.75)
+    sc = Scenario("subclavian", "subclavian", {"arterial", "subclavian-vertebral"}, side,
+                  age=(45, 85))
+    sca = f"artery.subclavian.{side}"
+    sev = rng.randint(70, 95)
+    sc.lesions = [Lesion("stenosis", [sca], False, sev, "stenosis")]
+    vessels = [sca] if rng.random() < 0.7 else [sca, f"artery.axillary.{side}"]
+    sc.runs.append(make_run(rng, vessels, [sca], pct=sev))
+    sc.treatments = [arterial_stent(rng, [sca])]
+    if rng.random() < 0.6:
+        sc.runs.append(post_run(rng, [sca]))
+    sc.access = [f"artery.brachial.{side}", "artery.common_femoral.right"][: rng.choice([1, 2])]
+    if rng.random() < 0.6:
+        sc.landmarks.append("landmark")
+    return sc
+
+
+def aorta_findings(rng: random.Random) -> list[Finding]:
+    d, length = rng.randint(19, 27), rng.randint(15, 30)
+    return [
+        Finding("diameter", f"neck diameter of {d} mm", f"neck {d} mm", "a "),
+        Finding("length", f"neck length of {length} mm", f"neck length {length} mm", "a "),
+    ][: rng.choice([1, 2])]
+
+
+def endograft(rng: random.Random, vessels: list[str], tevar: bool) -> Treatment:
+    if tevar:
+        words = rng.choice(["TEVAR", "thoracic endovascular aortic repair"])
+        device = rng.choice(["a {n:26-34} x 150 mm Gore TAG device", "a Valiant Navion graft"])
+    else:
+        words = rng.choice(["EVAR", "endovascular aneurysm repair", "endograft placement"])
+        device = rng.choice(["a Gore Excluder endograft", "an Endurant II endograft"])
+    return Treatment("endograft", vessels, words, device)
+
+
+def build_evar(rng: random.Random) -> Scenario:
+    sc = Scenario("evar", "evar", {"arterial", "aortic"}, pick_side(rng), age=(60, 88))
+    aorta = "artery.aorta"
+    vessels = [aorta, "artery.common_iliac.right", "artery.common_iliac.left"]
+    if rng.random() < 0.6:
+        vessels += ["artery.external_iliac.right", "artery.external_iliac.left"]
+    run = make_run(rng, vessels, [], rng.choice(["list", "passage", "follow-on"]))
+    run.findings[aorta] = aorta_findings(rng)
+    sc.runs.append(run)
+    sc.treatments = [endograft(rng, [aorta], tevar=False)]
+    sc.access = ["artery.common_femoral.right", "artery.common_femoral.left"]
+    if rng.random() < 0.4:
+        sc.runs.append(post_run(rng, [aorta]))
+    return sc
+
+
+def build_tevar(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("tevar", "tevar", {"arterial", "aortic"}, side, age=(40, 80))
+    aorta, cia = "artery.aorta", f"artery.common_iliac.{side}"
+    lesion = Lesion("dissection", [aorta, cia], True, 0, "dissection")
+    sc.lesions = [lesion]
+    run = lesion_run(rng, lesion)
+    tl = rng.randint(60, 140)
+    run.findings[aorta] = [
+        Finding("area", f"true lumen area of {tl} mm2", f"TL area {tl} mm2", "a "),
+        Finding("morphology", "a compressed true lumen", "compressed TL"),
+    ][: rng.choice([1, 2])]
+    sc.runs.append(run)
+    sc.treatments = [endograft(rng, [aorta], tevar=True)]
+    sc.access = ["artery.common_femoral.right", "artery.common_femoral.left"][: rng.choice([1, 2])]
+    if rng.random() < 0.5:
+        sc.runs.append(post_run(rng, [aorta]))
+    return sc
+
+
+def build_pulmonary(rng: random.Random) -> Scenario:
+    sc = Scenario("pulmonary", "pulmonary", {"arterial", "pulmonary"}, "right", age=(35, 80))
+    vessels = ["artery.pulmonary.right"]
+    if rng.random() < 0.5:
+        vessels.append("artery.pulmonary.left")
+    sc.lesions = [Lesion("web", vessels[:1], False, 70, "web")]
+    sc.runs.append(make_run(rng, vessels, vessels[:1], rng.choice(["list", "follow-on"])))
+    sc.treatments = [pta(rng, vessels[:1], venous=False)]
+    sc.treatments[0].words = "balloon pulmonary angioplasty"
+    sc.access = [rng.choice(["vein.common_femoral.right", "vein.internal_jugular.right"])]
+    if rng.random() < 0.7:
+        sc.extras.append("pressure")
+        sc.tags.add("pressure")
+    return sc
+
+
+def coronary_run(rng: random.Random, vid: str, role: str = "coronary") -> Run:
+    if role == "coronary-post":
+        return Run(role, [vid], "post", {vid: post_findings(rng, vid)})
+    run = make_run(rng, [vid], [vid], rng.choice(["list", "follow-on"]))
+    run.role = role
+    return run
+
+
+def build_coronary(rng: random.Random, mixed: bool = False) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("coronary", "coronary", set(), side, age=(45, 88))
+    vid = rng.choice(["coronary.lad", "coronary.lad", "coronary.rca", "coronary.lcx"])
+    sev = rng.randint(70, 90)
+    sc.lesions = [Lesion("stenosis", [vid], False, sev, "stenosis")]
+    sc.runs.append(coronary_run(rng, vid))
+    sc.treatments = [Treatment("stent", [vid], rng.choice(["drug-eluting stent placement",
+                                                           "PCI with stenting"]),
+                               "a 3.{n:0-5} x {n:18-38} mm Xience stent")]
+    if rng.random() < 0.6:
+        sc.runs.append(coronary_run(rng, vid, "coronary-post"))
+    sc.access = [rng.choice(["artery.radial.right", f"artery.common_femoral.{side}"])]
+    sc.us_access = rng.random() < 0.6
+    if rng.random() < 0.4:
+        sc.extras.append("ffr")
+        sc.tags.add("pressure")
+    if mixed:
+        sc.kind = "mixed"
+        sc.tags |= {"arterial", "iliac"}
+        sc.access = [f"artery.common_femoral.{side}"]
+        eia, cia = f"artery.external_iliac.{side}", f"artery.common_iliac.{side}"
+        sev2 = rng.randint(70, 85)
+        sc.lesions.append(Lesion("stenosis", [eia], False, sev2, "stenosis"))
+        sc.pools["peripheral"] = (
+            "Because of resistance advancing the guide catheter, {PR:angiography:angiography} "
+            "through the sheath was performed and showed a " + str(sev2) + "% "
+            "{P:stenosis:stenosis} of the {V:artery.external_iliac.S}.",
+        )
+        sc.extras.append("peripheral")
+        vessels = [eia] if rng.random() < 0.5 else [cia, eia]
+        sc.runs.append(make_run(rng, vessels, [eia], rng.choice(["list", "follow-on"]), sev2))
+        sc.treatments.append(arterial_stent(rng, [eia]))
+    return sc
+
+
+def build_mixed(rng: random.Random) -> Scenario:
+    return build_coronary(rng, mixed=True)
+
+
+def build_filter_retrieval(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.7)
+    sc = Scenario("filter-retrieval", "filter-retrieval", {"venous", "filter"}, side)
+    ivc = "vein.inferior_vena_cava"
+    run = make_run(rng, [ivc], [], rng.choice(["list", "follow-on"]))
+    tilt = rng.randint(5, 20)
+    run.findings[ivc] = [
+        Finding("other", f"filter tilt of {tilt} degrees", f"tilt {tilt} deg", "a "),
+        Finding("morphology", "strut penetration beyond the caval wall", "strut penetration"),
+    ][: rng.choice([1, 2])]
+    sc.runs.append(run)
+    sc.bundling = "ivc-filter-retrieval"
+    sc.access = ["vein.internal_jugular.right"]
+    sc.treatments = [
+        Treatment(
+            "ivc-filter-retrieval", [ivc], "filter retrieval", "",
+            item="{V:vein.inferior_vena_cava} {PR:ivc-filter-retrieval:filter retrieval}",
+            sentence=rng.choice(
+                [
+                    "The filter was then {PR:ivc-filter-retrieval:retrieved} with a snare and "
+                    "recapture sheath.",
+                    "{PR:ivc-filter-retrieval:Filter retrieval} was performed using endobronchial "
+                    "forceps to free the embedded hook.",
+                ]
+            ),
+        )
+    ]
+    if rng.random() < 0.45:
+        sc.bundle_other = True
+        civ, eiv = f"vein.common_iliac.{side}", f"vein.external_iliac.{side}"
+        sc.runs.append(make_run(rng, [civ, eiv], [civ], rng.choice(["list", "follow-on"])))
+        sc.comment = "IVUS of the iliac veins was unrelated to the filter retrieval."
+    return sc
+
+
+def build_foreign_body(rng: random.Random) -> Scenario:
+    sc = Scenario("foreign-body", "foreign-body", {"venous", "foreign-body"}, "right")
+    target = rng.choice(["vein.inferior_vena_cava", "vein.superior_vena_cava",
+                         "vein.common_iliac.right"])
+    sc.runs.append(make_run(rng, [target], [], rng.choice(["list", "follow-on"])))
+    sc.bundling = "foreign-body-retrieval"
+    sc.access = ["vein.common_femoral.right"]
+    sc.treatments = [
+        Treatment(
+            "foreign-body-retrieval", [target], "foreign body retrieval", "",
+            item="{PR:foreign-body-retrieval:Intravascular foreign body retrieval}",
+            sentence=rng.choice(
+                [
+                    "The fragment was captured with a 20 mm gooseneck snare and "
+                    "{PR:foreign-body-retrieval:removed} through the sheath.",
+                    "{PR:foreign-body-retrieval:Foreign body retrieval} was performed with an "
+                    "EN Snare; the fragment was withdrawn intact.",
+                ]
+            ),
+        )
+    ]
+    return sc
+
+
+def build_ice(rng: random.Random) -> Scenario:
+    sc = Scenario("ice", "ice", {"ice"}, "right", age=(25, 70))
+    sc.access = ["vein.common_femoral.right"]
+    sc.extras = ["ice", "ice-result"]
+    return sc
+
+
+TRAP_BASES = ("may-thurner", "iliac-artery", "fem-pop", "renal-artery", "central", "dvt")
+
+
+def _base(rng: random.Random, kind: str, choices: Sequence[str] = TRAP_BASES) -> Scenario:
+    sc = BUILDERS[rng.choice(list(choices))](rng)
+    sc.kind = kind
+    return sc
+
+
+def build_negated(rng: random.Random) -> Scenario:
+    sc = strip_ivus(_base(rng, "negated"))
+    sc.traps.append(Trap("negated"))
+    return sc
+
+
+def build_planned(rng: random.Random) -> Scenario:
+    sc = _base(rng, "planned")
+    if rng.random() < 0.5:
+        strip_ivus(sc)
+    sc.traps.append(Trap("hypothetical", sc.lesions[0].vessels[0] if sc.lesions else None))
+    return sc
+
+
+def build_historical(rng: random.Random) -> Scenario:
+    sc = _base(rng, "historical", ("may-thurner", "dvt", "iliac-artery", "fem-pop"))
+    vessel = sc.lesions[0].vessels[0] if sc.lesions else None
+    sc.traps.append(Trap("historical", vessel))
+    if sc.area in ("iliac-vein", "dvt") and rng.random() < 0.5:
+        sc.history.append(
+            "The patient has a {V:vein.inferior_vena_cava} filter from a "
+            "{PRH:ivc-filter-placement:placement} in 2019."
+        )
+        sc.tags.add("filter")
+    return sc
+
+
+def build_failed(rng: random.Random) -> Scenario:
+    sc = BUILDERS["fem-pop"](rng)
+    sc.kind = "failed"
+    side = sc.side
+    sfa = f"artery.superficial_femoral.{side}"
+    sc.runs = []
+    if rng.random() < 0.5:
+        pop = f"artery.popliteal.{side}"
+        sc.runs.append(make_run(rng, [pop], [], "list"))
+    sc.traps.append(Trap("attempted-no-images", sfa))
+    return sc
+
+
+def build_oct(rng: random.Random) -> Scenario:
+    sc = BUILDERS["fem-pop"](rng)
+    sc.kind = "oct"
+    sc.oct = True
+    sc.tags.add("oct")
+    sc.pools["oct"] = (
+        "{PR:atherectomy:Directional atherectomy} was guided by the onboard "
+        "{M:oct:optical coherence tomography} imaging of the Pantheris catheter.",
+        "{M:oct:OCT} of the {V:artery.superficial_femoral.S} showed layered calcium and "
+        "intact adventitia.",
+    )
+    sc.extras.append("oct")
+    if rng.random() < 0.4:
+        strip_ivus(sc)
+    return sc
+
+
+def build_generic(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.7)
+    if rng.random() < 0.6:
+        sc = Scenario("generic", "iliac-vein", {"venous", "iliac"}, side, age=(25, 75))
+        vid = f"vein.iliac.{side}"
+        sc.lesions = [Lesion("compression", [vid], False, rng.randint(60, 85), "compression")]
+        sc.treatments = [venous_stent(rng, [vid])]
+        sc.access = [f"vein.common_femoral.{side}"]
+    else:
+        sc = Scenario("generic", "fem-pop", {"arterial", "femoropopliteal"}, side, age=(50, 88))
+        vid = f"artery.femoral.{side}"
+        sc.lesions = [Lesion("stenosis", [vid], False, rng.randint(70, 90), "stenosis")]
+        sc.treatments = [dcb(rng, [vid])]
+        sc.access = [f"artery.common_femoral.{other_side(side)}"]
+    sc.runs.append(make_run(rng, [vid], [vid], rng.choice(["list", "follow-on", "passage"]),
+                            sc.lesions[0].severity))
+    if rng.random() < 0.5:
+        sc.runs.append(post_run(rng, [vid]))
+    return sc
+
+
+def build_no_side(rng: random.Random) -> Scenario:
+    if rng.random() < 0.6:
+        sc = Scenario("no-side", "iliac-vein", {"venous", "iliac"}, None, age=(25, 75))
+        vid = "vein.common_iliac"
+        sc.lesions = [Lesion("compression", [vid], False, rng.randint(60, 85), "compression")]
+        sc.treatments = [venous_stent(rng, [vid])]
+        sc.pools = dict(NO_SIDE_VEIN)
+        sc.pools["completion"] = VEN_COMPLETION
+    else:
+        sc = Scenario("no-side", "fem-pop", {"arterial", "femoropopliteal"}, None, age=(50, 88))
+        vid = "artery.superficial_femoral"
+        sc.lesions = [Lesion("stenosis", [vid], False, rng.randint(70, 90), "stenosis")]
+        sc.treatments = [pta(rng, [vid], venous=False)]
+        sc.pools = dict(NO_SIDE_ARTERY)
+    sc.runs.append(make_run(rng, [vid], [vid], rng.choice(["list", "follow-on"]),
+                            sc.lesions[0].severity))
+    return sc
+
+
+def build_no_vessel(rng: random.Random) -> Scenario:
+    sc = BUILDERS["fem-pop"](rng)
+    sc.kind = "no-vessel"
+    sc.runs = [Run("diagnostic", [], "none")]
+    return sc
+
+
+def build_no_primary(rng: random.Random) -> Scenario:
+    side = pick_side(rng, 0.8)
+    sc = Scenario("no-primary", "iliac-vein", {"venous", "iliac"}, side, age=(25, 75))
+    civ, eiv = f"vein.common_iliac.{side}", f"vein.external_iliac.{side}"
+    sc.study = False
+    sc.access = [f"vein.common_femoral.{side}"]
+    vessels = [civ] if rng.random() < 0.5 else [civ, eiv]
+    run = make_run(rng, vessels, [], rng.choice(["list", "follow-on", "passage"]))
+    run.findings[civ] = post_findings(rng, civ)
+    sc.runs.append(run)
+    sc.pools = {
+        "indication": (
+            "{age}-year-old {sex} {n:6-18} months after {PRH:stent:stenting} of the "
+            "{V:vein.common_iliac.S}, with recurrent {side} leg swelling; "
+            "{MH:duplex:duplex} was inconclusive.",
+            "Surveillance of the {V:vein.iliac.S} stent in a {age} y/o {sex} with new "
+            "{side} leg heaviness.",
+        ),
+        "impression": (
+            "Patent stent in the {V:vein.common_iliac.S} without in-stent "
+            "{P:stenosis:stenosis}; no intervention required.",
+            "No hemodynamically significant {P:in-stent-restenosis:in-stent restenosis}.",
+        ),
+        "plan": ("Continue antiplatelet therapy; clinic in 3 months.",),
+    }
+    return sc
+
+
+def build_separate(rng: random.Random) -> Scenario:
+    side = pick_side(rng)
+    sc = Scenario("separate-lesions", "iliac-artery", {"arterial", "iliac", "femoropopliteal"},
+                  side, age=(50, 88))
+    cia = f"artery.common_iliac.{side}"
+    sfa = f"artery.superficial_femoral.{rng.choice([side, side, other_side(side)])}"
+    sc.lesions = [Lesion("stenosis", [cia], False, rng.randint(65, 90), "stenosis"),
+                  Lesion("stenosis", [sfa], False, rng.randint(65, 90), "stenosis")]
+    if rng.random() < 0.5:
+        sc.runs.append(make_run(rng, [cia, sfa], [cia, sfa], rng.choice(["list", "passage"])))
+    else:
+        sc.runs.append(make_run(rng, [cia], [cia], rng.choice(["list", "follow-on"])))
+        sc.runs.append(make_run(rng, [sfa], [sfa], rng.choice(["list", "follow-on"])))
+    sc.treatments = [arterial_stent(rng, [cia]), dcb(rng, [sfa])]
+    sc.access = [f"artery.common_femoral.{other_side(side)}"]
+    sc.pools["impression"] = (
+        "Two separate lesions: {P:stenosis:stenosis} of the {V:artery.common_iliac.S} treated "
+        "with a stent, and a {P:stenosis:stenosis} of the " + "{V:" + sfa + "} treated with "
+        "drug-coated balloon {PR:angioplasty:angioplasty}.",
+    )
+    return sc
+
+
+def build_no_ivus(rng: random.Random) -> Scenario:
+    sc = strip_ivus(_base(rng, "no-ivus"))
+    return sc
+
+
 BUILDERS: dict[str, Callable[[random.Random], Scenario]] = {
     "may-thurner": build_may_thurner,
+    "bilateral-iliac": build_bilateral_iliac,
+    "exceeds-mue": build_exceeds_mue,
+    "dvt": build_dvt,
+    "central": build_central,
+    "dialysis": build_dialysis,
+    "nutcracker": build_nutcracker,
+    "portal": build_portal,
     "iliac-artery": build_iliac_artery,
+    "separate-lesions": build_separate,
+    "fem-pop": build_fem_pop,
+    "tibial": build_tibial,
+    "renal-artery": build_renal_artery,
+    "mesenteric": build_mesenteric,
+    "carotid": build_carotid,
+    "subclavian": build_subclavian,
+    "evar": build_evar,
+    "tevar": build_tevar,
+    "pulmonary": build_pulmonary,
+    "coronary": build_coronary,
+    "mixed": build_mixed,
     "filter-placement": build_filter_placement,
+    "filter-retrieval": build_filter_retrieval,
+    "foreign-body": build_foreign_body,
+    "ice": build_ice,
+    "no-ivus": build_no_ivus,
+    "negated": build_negated,
+    "planned": build_planned,
+    "historical": build_historical,
+    "failed": build_failed,
+    "oct": build_oct,
+    "generic": build_generic,
+    "no-side": build_no_side,
+    "no-vessel": build_no_vessel,
+    "no-primary": build_no_primary,
 }
 
 
@@ -2578,7 +3322,25 @@ def plan_kinds(count: int, rng: random.Random) -> list[str]:
     return out
 
 
-KIND_WEIGHTS: dict[str, float] = {}
+KIND_WEIGHTS: dict[str, float] = {
+    "may-thurner": 4,
+    "bilateral-iliac": 2,
+    "dvt": 3,
+    "central": 2,
+    "dialysis": 2,
+    "iliac-artery": 3,
+    "fem-pop": 4,
+    "tibial": 1.5,
+    "renal-artery": 1.5,
+    "evar": 1.5,
+    "coronary": 1.5,
+    "mixed": 1.5,
+    "filter-placement": 1.5,
+    "filter-retrieval": 1.5,
+    "negated": 1.5,
+    "planned": 1.5,
+    "historical": 1.5,
+}
 
 
 @dataclass

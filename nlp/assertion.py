@@ -15,6 +15,7 @@ from spacy.tokens import Doc, Span
 
 from .rules_io import context_rules, cues
 from .state import State, Target, state_of
+from .tokenizer import literal_pipeline
 
 GROUP = "ivus_assertable"
 # ConText category → assertion, strongest first (a negated attempt is still negated).
@@ -29,7 +30,7 @@ PRECEDENCE = (
 class IvusContext:
     def __init__(self, nlp: Language, name: str) -> None:
         self.context = ConText(
-            nlp,
+            literal_pipeline(nlp),
             name=name,
             rules=None,
             span_attrs=None,

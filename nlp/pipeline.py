@@ -19,18 +19,17 @@ from . import assertion, extents, linker, mentions, sentences, targets  # noqa: 
 from .facts import doc_to_facts
 from .rules_io import HEADING_BOUNDARY, extractor_version, ivus_gate, section_rules
 from .sentences import unwrap_lines
-from .tokenizer import customize_tokenizer
+from .tokenizer import blank_pipeline, literal_pipeline
 
 
 def build_pipeline() -> Language:
     """A fresh pipeline; build one per process (or per worker) and reuse it."""
-    import spacy
     from ._medspacy import Sectionizer
 
-    nlp = customize_tokenizer(spacy.blank("en"))
+    nlp = blank_pipeline()
     nlp.add_pipe("ivus_sentences")
     sectionizer = Sectionizer(
-        nlp,
+        literal_pipeline(nlp),
         rules=None,
         require_start_line=True,
         require_end_line=True,

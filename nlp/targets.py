@@ -20,6 +20,7 @@ from spacy.util import filter_spans
 from rules_core.ontology import Term, load_ontology
 
 from .rules_io import cues, target_rules
+from .tokenizer import literal_pipeline
 from .state import State, Target, VMention, state_of
 
 VESSEL = "VESSEL"
@@ -110,7 +111,7 @@ class IvusTargets:
 
     def __init__(self, nlp: Language, name: str) -> None:
         rules = list(target_rules())
-        self.matcher = TargetMatcher(nlp, name=name, result_type=None, prune=False)
+        self.matcher = TargetMatcher(literal_pipeline(nlp), name=name, result_type=None, prune=False)
         self.matcher.add([r for r in rules if r.pattern is None])
         self.matcher.add(list(vessel_target_rules()))
         self.anchored = AnchoredMatcher(nlp.vocab, [r for r in rules if r.pattern is not None])
