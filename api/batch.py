@@ -46,7 +46,9 @@ def code_batch(
             if doc.error is not None:
                 yield error_record(doc.id, doc.error)
             else:
-                yield local.code(doc.text or "", document_id=doc.id, policy=policy, settings=settings)
+                yield local.code(
+                    doc.text or "", document_id=doc.id, policy=policy, settings=settings
+                )
         return
     context = multiprocessing.get_context("spawn")
     errors: dict[int, dict[str, Any]] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack
 from typing import Any
 
 from rules_core import load_policies
@@ -49,8 +49,12 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--id-column", default="id", help="id field of JSONL/CSV input (default: id)")
-    parser.add_argument("--text-column", default="text", help="text field of JSONL/CSV input (default: text)")
+    parser.add_argument(
+        "--id-column", default="id", help="id field of JSONL/CSV input (default: id)"
+    )
+    parser.add_argument(
+        "--text-column", default="text", help="text field of JSONL/CSV input (default: text)"
+    )
     parser.add_argument(
         "--stdin-format",
         choices=("text", "jsonl"),
@@ -60,7 +64,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unique",
         action="store_true",
-        help="skip JSONL/CSV rows whose id was already seen (e.g. mtsamples lists a report once per specialty)",
+        help="skip JSONL/CSV rows whose id was seen before (mtsamples repeats reports)",
     )
 
 
@@ -75,15 +79,28 @@ def build_parser() -> argparse.ArgumentParser:
     code = sub.add_parser(
         "code",
         help="code notes and print one result per document",
-        description="Code notes: .txt files, folders of .txt files, .jsonl ({\"id\", \"text\"} "
+        description='Code notes: .txt files, folders of .txt files, .jsonl ({"id", "text"} '
         "per line), .csv (id and text columns) or '-' for stdin. One result per document, in "
         "input order; unreadable documents get an error record and the batch goes on.",
     )
     code.add_argument("inputs", nargs="+", metavar="INPUT")
-    code.add_argument("--format", choices=("json", "jsonl", "csv"), default="json", help="output format (default: json)")
+    code.add_argument(
+        "--format",
+        choices=("json", "jsonl", "csv"),
+        default="json",
+        help="output format (default: json)",
+    )
     code.add_argument("--out", default=None, metavar="PATH", help="write here instead of stdout")
-    code.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes, one pipeline each (default: 1)")
-    code.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    code.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes, one pipeline each (default: 1)",
+    )
+    code.add_argument(
+        "--no-progress", action="store_true", help="no progress bar, even on a terminal"
+    )
     _add_policy_options(code)
     _add_input_options(code)
     code.set_defaults(handler=run_code)
@@ -145,11 +162,18 @@ def run_code(args: argparse.Namespace) -> int:
 
         results = iter(tqdm(results, desc="coding", unit="doc", file=sys.stderr))
     single = len(args.inputs) == 1 and args.inputs[0].lower().endswith(".txt")
-    target = open(args.out, "w", encoding="utf-8", newline="") if args.out else nullcontext(sys.stdout)
-    with target as out:
+    with ExitStack() as stack:
+        out = (
+            stack.enter_context(open(args.out, "w", encoding="utf-8", newline=""))
+            if args.out
+            else sys.stdout
+        )
         errors = write_results(results, args.format, out, single)
     if errors:
-        print(f"ivus-coder: {errors} document(s) could not be coded (see their error records)", file=sys.stderr)
+        print(
+            f"ivus-coder: {errors} document(s) could not be coded (see their error records)",
+            file=sys.stderr,
+        )
         return EXIT_DOCUMENT_ERRORS
     return EXIT_OK
 
@@ -163,7 +187,9 @@ def run_explain(args: argparse.Namespace) -> int:
     if document.error is not None:
         raise document.error
     coder = Coder()
-    coded = coder.code_facts(document.text or "", document_id=document.id, policy=args.policy, settings=_settings(args))
+    coded = coder.code_facts(
+        document.text or "", document_id=document.id, policy=args.policy, settings=_settings(args)
+    )
     render_explanation(document.text or "", coded.facts, coded.result)
     return EXIT_OK
 

@@ -58,7 +58,9 @@ class Coder:
         self.extractor = extractor or Extractor()
         self.policies = load_policies()
 
-    def settings(self, documentation: str | None = None, mue_37253: int | None = None) -> CodingSettings:
+    def settings(
+        self, documentation: str | None = None, mue_37253: int | None = None
+    ) -> CodingSettings:
         return self.policies.settings(documentation, mue_37253)
 
     def code_facts(

@@ -23,7 +23,9 @@ from .cli import EXIT_DOCUMENT_ERRORS, EXIT_OK, register_command
 
 @register_command("corpus", "build, check, describe and convert the annotated corpus")
 def _register(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Work with the gold corpus (JSON lines with character offsets; see corpus/GUIDE.md)."
+    parser.description = (
+        "Work with the gold corpus (JSON lines with character offsets; see corpus/GUIDE.md)."
+    )
     sub = parser.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
     build = sub.add_parser("build", help="compile corpus/src/**/*.note into train/dev/test .jsonl")
     build.add_argument("--src", default="corpus/src", help="note sources (default: corpus/src)")
@@ -75,16 +77,22 @@ def corpus_stats(docs: list[dict[str, Any]]) -> dict[str, Any]:
     words = [len(d["text"].split()) for d in docs]
     labels = Counter(s["label"] for d in docs for s in d["spans"])
     assertions = Counter(
-        s["attrs"].get("assertion", "affirmed") for d in docs for s in d["spans"] if s["label"] == "IVUS"
+        s["attrs"].get("assertion", "affirmed")
+        for d in docs
+        for s in d["spans"]
+        if s["label"] == "IVUS"
     )
     tags = Counter(t for d in docs for t in d["tags"])
     units = {
-        policy: Counter(sum(d["expected"][policy].values()) for d in docs) for policy in ("sir", "named-vessel")
+        policy: Counter(sum(d["expected"][policy].values()) for d in docs)
+        for policy in ("sir", "named-vessel")
     }
     return {
         "documents": len(docs),
         "by_split_source": {f"{s}/{o}": n for (s, o), n in sorted(by.items())},
-        "words": {"min": min(words), "max": max(words), "mean": round(sum(words) / len(words), 1)} if words else {},
+        "words": {"min": min(words), "max": max(words), "mean": round(sum(words) / len(words), 1)}
+        if words
+        else {},
         "labels": dict(labels.most_common()),
         "ivus_assertions": dict(assertions.most_common()),
         "links": sum(len(d["links"]) for d in docs),

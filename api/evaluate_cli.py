@@ -1,4 +1,4 @@
-"""``ivus-coder evaluate``: score the coder on a gold corpus, and on notes that must code to zero."""
+"""``ivus-coder evaluate``: score the coder on a gold corpus and on notes that must code to 0."""
 
 from __future__ import annotations
 
@@ -20,16 +20,33 @@ def _register(parser: argparse.ArgumentParser) -> None:
         "accuracy, link P/R/F1, vessel P/R/F1, code exact match and mean absolute unit error, per "
         "tag and per source, with bootstrap 95%% intervals and every error listed."
     )
-    parser.add_argument("--gold", required=True, nargs="+", metavar="PATH", help="gold JSON-lines file(s), e.g. corpus/test.jsonl")
-    parser.add_argument("--format", choices=("json", "markdown"), default="json", help="what to print (default: json)")
-    parser.add_argument("--report", metavar="DIR", help="also write report.json, report.md and PNG plots here")
+    parser.add_argument(
+        "--gold",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help="gold JSON-lines file(s), e.g. corpus/test.jsonl",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "markdown"),
+        default="json",
+        help="what to print (default: json)",
+    )
+    parser.add_argument(
+        "--report", metavar="DIR", help="also write report.json, report.md and PNG plots here"
+    )
     parser.add_argument(
         "--negatives",
         metavar="PATH",
-        help="CSV or JSONL of notes that must code to zero (e.g. mtsamples); false positives are listed",
+        help="CSV or JSONL of notes that must code to zero (e.g. mtsamples); lists false positives",
     )
-    parser.add_argument("--id-column", default="id", help="id field of the negatives file (default: id)")
-    parser.add_argument("--text-column", default="text", help="text field of the negatives file (default: text)")
+    parser.add_argument(
+        "--id-column", default="id", help="id field of the negatives file (default: id)"
+    )
+    parser.add_argument(
+        "--text-column", default="text", help="text field of the negatives file (default: text)"
+    )
     _add_policy_options(parser)
     parser.set_defaults(handler=run_evaluate)
 
@@ -44,7 +61,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     gold_docs = [doc for path in args.gold for doc in read_jsonl(path)]
     predictions = []
     for doc in gold_docs:
-        coded = coder.code_facts(doc["text"], document_id=doc["id"], policy=args.policy, settings=settings)
+        coded = coder.code_facts(
+            doc["text"], document_id=doc["id"], policy=args.policy, settings=settings
+        )
         predictions.append(Prediction(coded.facts, coded.result))
     report = evaluate(gold_docs, predictions, args.policy)
     if args.negatives:
@@ -64,17 +83,32 @@ def score_negatives(coder: Any, args: argparse.Namespace, settings: Any) -> dict
     from .inputs import iter_documents
 
     total, failed, positives = 0, 0, []
-    for doc in iter_documents([args.negatives], id_field=args.id_column, text_field=args.text_column, unique=True):
+    for doc in iter_documents(
+        [args.negatives], id_field=args.id_column, text_field=args.text_column, unique=True
+    ):
         total += 1
         if doc.error is not None:
             failed += 1
             continue
-        result = coder.code(doc.text or "", document_id=doc.id, policy=args.policy, settings=settings)
+        result = coder.code(
+            doc.text or "", document_id=doc.id, policy=args.policy, settings=settings
+        )
         if "error" in result:
             failed += 1
         elif result["codes"]["37252"] or result["codes"]["37253"]:
-            positives.append({"document": doc.id, "codes": result["codes"], "vessels": [v["id"] for v in result["vessels"]]})
-    return {"documents": total, "unreadable_or_empty": failed, "false_positive_documents": len(positives), "false_positives": positives}
+            positives.append(
+                {
+                    "document": doc.id,
+                    "codes": result["codes"],
+                    "vessels": [v["id"] for v in result["vessels"]],
+                }
+            )
+    return {
+        "documents": total,
+        "unreadable_or_empty": failed,
+        "false_positive_documents": len(positives),
+        "false_positives": positives,
+    }
 
 
 def markdown_report(report: dict[str, Any]) -> str:
@@ -84,43 +118,63 @@ def markdown_report(report: dict[str, Any]) -> str:
     def interval(key: str) -> str:
         return f" (95% CI {ci[key][0]:.3f}–{ci[key][1]:.3f})" if key in ci else ""
 
+    def prf_line(name: str, key: str, ci_key: str | None = None) -> str:
+        fig = report[key]
+        head = f"{fig['precision']:.3f} / {fig['recall']:.3f} / **{fig['f1']:.3f}**"
+        return f"- {name} P/R/F1: {head}{interval(ci_key) if ci_key else ''}"
+
+    assertion = report["assertion"]
     lines = [
         f"# IVUS Coder evaluation — policy `{report['policy']}`, {report['documents']} documents",
         "",
         f"- Code exact match: **{report['code_exact_match']:.3f}**{interval('code_exact_match')}",
         f"- Mean absolute unit error: **{report['unit_mae']:.3f}**{interval('unit_mae')}",
-        f"- Vessel P/R/F1: {report['vessel']['precision']:.3f} / {report['vessel']['recall']:.3f} / **{report['vessel']['f1']:.3f}**{interval('vessel_f1')}",
-        f"- Link P/R/F1: {report['links']['precision']:.3f} / {report['links']['recall']:.3f} / **{report['links']['f1']:.3f}**{interval('link_f1')}",
-        f"- Linked vessel mentions P/R/F1: {report['linked_mentions']['precision']:.3f} / {report['linked_mentions']['recall']:.3f} / **{report['linked_mentions']['f1']:.3f}**{interval('linked_mention_f1')}",
-        f"- Assertion accuracy (IVUS spans): {report['assertion'].get('accuracy', float('nan')):.3f} over {report['assertion']['n']}",
-        f"- Review-flag P/R/F1: {report['flags']['precision']:.3f} / {report['flags']['recall']:.3f} / {report['flags']['f1']:.3f}",
+        prf_line("Vessel", "vessel", "vessel_f1"),
+        prf_line("Link", "links", "link_f1"),
+        prf_line("Linked vessel mentions", "linked_mentions", "linked_mention_f1"),
+        f"- Assertion accuracy (IVUS spans): {assertion.get('accuracy', float('nan')):.3f} "
+        f"over {assertion['n']}",
+        prf_line("Review-flag", "flags"),
         "",
         "| label | exact P | exact R | exact F1 | overlap P | overlap R | overlap F1 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, figures in report["spans"].items():
-        e, o = figures["exact"], figures["overlap"]
-        lines.append(
-            f"| {label} | {e['precision']:.3f} | {e['recall']:.3f} | {e['f1']:.3f} | {o['precision']:.3f} | {o['recall']:.3f} | {o['f1']:.3f} |"
-        )
-    lines += ["", "| group | docs | code exact | unit MAE | vessel F1 | link F1 |", "| --- | --- | --- | --- | --- | --- |"]
+        cells = [figures[m][k] for m in ("exact", "overlap") for k in ("precision", "recall", "f1")]
+        lines.append(f"| {label} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    lines += [
+        "",
+        "| group | docs | code exact | unit MAE | vessel F1 | link F1 |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for name, rows in (("source", report["by_source"]), ("tag", report["by_tag"])):
         for key, row in rows.items():
+            cells = [row[k] for k in ("code_exact_match", "unit_mae", "vessel_f1", "link_f1")]
             lines.append(
-                f"| {name}: {key} | {row['documents']} | {row['code_exact_match']:.3f} | {row['unit_mae']:.3f} | {row['vessel_f1']:.3f} | {row['link_f1']:.3f} |"
+                f"| {name}: {key} | {row['documents']} | "
+                + " | ".join(f"{c:.3f}" for c in cells)
+                + " |"
             )
     if "negatives" in report:
         neg = report["negatives"]
-        lines += ["", f"Negatives: {neg['false_positive_documents']} of {neg['documents']} documents coded above zero."]
+        lines += [
+            "",
+            f"Negatives: {neg['false_positive_documents']} of {neg['documents']} documents "
+            "coded above zero.",
+        ]
     code_errors = [e for e in report["errors"] if e["kind"] in ("codes", "vessel-fp", "vessel-fn")]
     lines += ["", f"## Code and vessel errors ({len(code_errors)})", ""]
     for error in code_errors:
         detail = {k: v for k, v in error.items() if k not in ("kind", "document")}
-        lines.append(f"- `{error['document']}` {error['kind']}: {json.dumps(detail, ensure_ascii=False)}")
+        lines.append(
+            f"- `{error['document']}` {error['kind']}: {json.dumps(detail, ensure_ascii=False)}"
+        )
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict[str, Any], out: Path, gold_docs: list[dict[str, Any]], predictions: list[Any]) -> None:
+def write_report(
+    report: dict[str, Any], out: Path, gold_docs: list[dict[str, Any]], predictions: list[Any]
+) -> None:
     """report.json, report.md, span_f1.png (per-label F1) and units.png (expected vs proposed)."""
     import matplotlib
 

@@ -47,7 +47,9 @@ def highlight_spans(facts: Facts) -> list[tuple[int, int, str]]:
     return spans
 
 
-def render_explanation(text: str, facts: Facts, result: dict[str, Any], console: Console | None = None) -> None:
+def render_explanation(
+    text: str, facts: Facts, result: dict[str, Any], console: Console | None = None
+) -> None:
     """Print the highlighted note, the lines, the vessels, exclusions and flags."""
     console = console or Console()
     body = Text(text)
@@ -56,7 +58,17 @@ def render_explanation(text: str, facts: Facts, result: dict[str, Any], console:
     console.rule(f"[bold]{result.get('document_id') or 'note'}")
     console.print(body)
     legend = Text("legend: ")
-    for name in ("ivus", "ivus-set-aside", "vessel-examined", "vessel", "extent", "finding", "pathology", "procedure", "modality"):
+    for name in (
+        "ivus",
+        "ivus-set-aside",
+        "vessel-examined",
+        "vessel",
+        "extent",
+        "finding",
+        "pathology",
+        "procedure",
+        "modality",
+    ):
         legend.append(f" {name} ", style=STYLES[name])
         legend.append(" ")
     console.print(legend)

@@ -33,7 +33,9 @@ def _from_file(path: Path, doc_id: str) -> InputDocument:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return InputDocument(doc_id, None, DocumentError("E014", doc=doc_id, detail=exc.strerror or str(exc)))
+        return InputDocument(
+            doc_id, None, DocumentError("E014", doc=doc_id, detail=exc.strerror or str(exc))
+        )
     try:
         return InputDocument(doc_id, decode_document(raw, doc_id))
     except DocumentError as exc:
@@ -54,7 +56,9 @@ def _jsonl(path: Path, handle: object, id_field: str, text_field: str) -> Iterat
                 raise ValueError(f"'{text_field}' is not a string")
         except (ValueError, KeyError) as exc:
             doc_id = f"{path.name}:{number}"
-            yield InputDocument(doc_id, None, DocumentError("E017", line=number, path=str(path), detail=str(exc)))
+            yield InputDocument(
+                doc_id, None, DocumentError("E017", line=number, path=str(path), detail=str(exc))
+            )
             continue
         yield InputDocument(doc_id, text)
 
@@ -107,7 +111,11 @@ def iter_documents(
         try:
             content = decode_document(path.read_bytes(), path.name)
         except OSError as exc:
-            yield InputDocument(path.name, None, DocumentError("E014", doc=path.name, detail=exc.strerror or str(exc)))
+            yield InputDocument(
+                path.name,
+                None,
+                DocumentError("E014", doc=path.name, detail=exc.strerror or str(exc)),
+            )
             continue
         except DocumentError as exc:
             yield InputDocument(path.name, None, exc)

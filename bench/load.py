@@ -82,7 +82,7 @@ def coder_alone(text: str, processes: int, duration: float) -> dict[str, object]
     and the per-note time of one pipeline running alone."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        (_, single), = pool.map(_coder_worker, [(text, time.time() + 4, min(duration, 20.0), 20)])
+        ((_, single),) = pool.map(_coder_worker, [(text, time.time() + 4, min(duration, 20.0), 20)])
     with context.Pool(processes) as pool:
         start_at = time.time() + 6  # every pipeline built and warm before the clock starts
         runs = pool.map(_coder_worker, [(text, start_at, duration, 20)] * processes)
@@ -112,7 +112,9 @@ def start_server(workers: int, log: Path) -> tuple[subprocess.Popen, int]:
         sys.executable, "-c", "import sys; from api.cli import main; sys.exit(main())",
         "serve", "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     deadline = time.time() + 120
     ready = 0
     while time.time() < deadline and ready < 2 * workers:
@@ -144,12 +146,20 @@ def metrics(port: int) -> dict[str, float]:
 
 
 def coding_mean_ms(before: dict[str, float], after: dict[str, float]) -> float:
-    total = after["ivus_coder_coding_duration_seconds_sum"] - before["ivus_coder_coding_duration_seconds_sum"]
-    count = after["ivus_coder_coding_duration_seconds_count"] - before["ivus_coder_coding_duration_seconds_count"]
+    total = (
+        after["ivus_coder_coding_duration_seconds_sum"]
+        - before["ivus_coder_coding_duration_seconds_sum"]
+    )
+    count = (
+        after["ivus_coder_coding_duration_seconds_count"]
+        - before["ivus_coder_coding_duration_seconds_count"]
+    )
     return round(1000 * total / count, 2) if count else float("nan")
 
 
-async def concurrent_load(port: int, body: bytes, clients: int, duration: float) -> dict[str, object]:
+async def concurrent_load(
+    port: int, body: bytes, clients: int, duration: float
+) -> dict[str, object]:
     """``clients`` keep-alive connections, each posting as fast as it is answered."""
     import httpx
 
@@ -157,7 +167,9 @@ async def concurrent_load(port: int, body: bytes, clients: int, duration: float)
     errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+    ) as client:
         end = time.perf_counter() + duration
 
         async def one_client() -> None:
@@ -230,7 +242,9 @@ def machine() -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of (a) and of the 2-process coder run")
+    parser.add_argument(
+        "--duration", type=float, default=60.0, help="seconds of (a) and of the 2-process coder run"
+    )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--single", type=int, default=2000, help="requests of (b)")
     parser.add_argument("--workers", type=int, default=2)
@@ -243,11 +257,20 @@ def main() -> int:
     report: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "note": {"path": str(args.note.relative_to(ROOT)), "words": len(text.split()), "chars": len(text)},
+        "note": {
+            "path": str(args.note.relative_to(ROOT)),
+            "words": len(text.split()),
+            "chars": len(text),
+        },
     }
-    print(f"note: {report['note']['words']} words; machine: {report['machine']['cores']} cores, {report['machine']['cpu']}")
+    print(
+        f"note: {report['note']['words']} words; machine: {report['machine']['cores']} cores, {report['machine']['cpu']}"
+    )
 
-    print(f"coder alone: 1 process, then {args.workers} processes for {args.duration:g} s ...", flush=True)
+    print(
+        f"coder alone: 1 process, then {args.workers} processes for {args.duration:g} s ...",
+        flush=True,
+    )
     report["coder_alone"] = alone = coder_alone(text, args.workers, args.duration)
 
     with tempfile.TemporaryDirectory() as folder:
@@ -266,7 +289,12 @@ def main() -> int:
         finally:
             process.terminate()
             process.wait(timeout=30)
-        report["service"] = {"workers": args.workers, "warmup_errors": warm["errors"], "concurrent": load, "single_client": single}
+        report["service"] = {
+            "workers": args.workers,
+            "warmup_errors": warm["errors"],
+            "concurrent": load,
+            "single_client": single,
+        }
 
     coder_per_note = alone["per_note_one_process"]
     ratio = load["requests_per_s"] / alone["docs_per_s"]
@@ -289,7 +317,12 @@ def main() -> int:
     header = ("run", "docs/s", "p50 ms", "p99 ms", "errors")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
     for row in [header, *rows]:
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     targets = report["targets"]
     print(
         f"throughput: {ratio:.1%} of the coder alone (target >= 80%, 0 errors): "

@@ -36,8 +36,17 @@ def load_workloads() -> dict[str, list[str]]:
     from api.inputs import iter_documents
     from rules_core.gold import read_jsonl
 
-    mts = [d.text or "" for d in iter_documents([str(MTSAMPLES)], id_field="sid", text_field="transcription", unique=True)]
-    corpus = [d["text"] for split in ("train", "dev", "test") for d in read_jsonl(ROOT / "corpus" / f"{split}.jsonl")]
+    mts = [
+        d.text or ""
+        for d in iter_documents(
+            [str(MTSAMPLES)], id_field="sid", text_field="transcription", unique=True
+        )
+    ]
+    corpus = [
+        d["text"]
+        for split in ("train", "dev", "test")
+        for d in read_jsonl(ROOT / "corpus" / f"{split}.jsonl")
+    ]
     return {"mtsamples": [t for t in mts if t.strip()], "ivus-dense": corpus}
 
 
@@ -109,19 +118,33 @@ def _child_rss(_: int) -> float:
 
 
 def cold_start() -> float:
-    code = "import time; t=time.perf_counter(); from api.coding import Coder; Coder(); print(time.perf_counter()-t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout) for _ in range(3)]
+    code = (
+        "import time; t = time.perf_counter(); from api.coding import Coder; Coder(); "
+        "print(time.perf_counter() - t)"
+    )
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
     return round(statistics.median(runs), 3)
 
 
 def coder_process_rss() -> float:
     """Peak RSS of a fresh process that builds the coder and codes the whole corpus."""
     code = (
-        "import sys; sys.path.insert(0, '.'); from bench.throughput import peak_rss_mb; from api.coding import Coder; "
+        "import sys; sys.path.insert(0, '.'); from bench.throughput import peak_rss_mb; "
+        "from api.coding import Coder; "
         "from rules_core.gold import read_jsonl; c = Coder(); "
-        "[c.code(d['text']) for s in ('train', 'dev', 'test') for d in read_jsonl(f'corpus/{s}.jsonl')]; print(peak_rss_mb())"
+        "[c.code(d['text']) for s in ('train', 'dev', 'test') "
+        "for d in read_jsonl(f'corpus/{s}.jsonl')]; print(peak_rss_mb())"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return round(float(out), 1)
 
 
@@ -142,7 +165,9 @@ def main() -> None:
         "single_coder_process_peak_rss_mb": coder_process_rss(),
         "workloads": {name: measure(texts, repeat) for name, texts in workloads.items()},
     }
-    report["benchmark_process_peak_rss_mb"] = round(peak_rss_mb(), 1)  # holds both workloads in memory
+    report["benchmark_process_peak_rss_mb"] = round(
+        peak_rss_mb(), 1
+    )  # holds both workloads in memory
     print(json.dumps(report, indent=2))
     out = ROOT / "bench" / "results" / f"throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -872,7 +872,7 @@ AREAS.update(
                 "{V:vein.common_iliac.S,vein.external_iliac.S,vein.common_femoral.S} segment.",
                 "Acute {side} {V:vein.common_iliac.S,vein.external_iliac.S,vein.common_femoral.S} "
                 "{P:thrombus:DVT} with phlegmasia in a {age} y/o {sex}.",
-                "{age} y/o {sex}, postpartum, with extensive {side} lower extremity "
+                "{n:22-39} y/o woman, postpartum, with extensive {side} lower extremity "
                 "{P:thrombus:thrombosis} on {MH:duplex:ultrasound}.",
             ),
             study_findings=(
@@ -1611,6 +1611,38 @@ DEVICES_STENT_ARTERY = (
 )
 
 
+HISTORY = (
+    "Past medical history: hypertension, hyperlipidemia and type 2 diabetes. Medications "
+    "reviewed. Allergies: no known drug allergies.",
+    "PMH: obesity, GERD, hypothyroidism, CKD stage 3. Allergy to iodinated contrast "
+    "(hives); premedicated with prednisone and diphenhydramine per protocol.",
+    "Other history: atrial fibrillation on anticoagulation, held for 48 hours; COPD; former "
+    "smoker with a 30 pack-year history.",
+    "History also notable for depression and chronic low back pain. Creatinine {n:7-14}/10 "
+    "mg/dL before the procedure.",
+)
+TECHNIQUE = (
+    "A 0.035-inch Bentson wire was advanced under fluoroscopic guidance, followed by a 5 French "
+    "Kumpe catheter.",
+    "The wire was exchanged for a stiff Amplatz wire through the catheter to provide support.",
+    "Roadmapping technique was used throughout, and all catheter exchanges were performed over "
+    "a wire.",
+    "A long 45 cm sheath was positioned for support, and a Glidewire Advantage was used to "
+    "cross the lesion without difficulty.",
+    "Multiple oblique projections were obtained to profile the lesion.",
+)
+AFTERCARE = (
+    "The patient was transferred to the recovery area in stable condition with unchanged "
+    "distal perfusion.",
+    "The findings and plan were discussed with the patient and family at the bedside.",
+    "I was present and scrubbed for the entire procedure, including all imaging and "
+    "interpretation.",
+    "Air kerma {n:150-900} mGy; fluoroscopy time {n:8-40} minutes; contrast {n:40-160} mL.",
+    "Post-procedure orders placed: bed rest, access site checks every 15 minutes for one hour, "
+    "resume home medications.",
+)
+
+
 def slip(text: str, rng: random.Random) -> str:
     """Introduce one dictation slip into a plain (markup-free) sentence."""
     words = text.split(" ")
@@ -1697,7 +1729,7 @@ class Writer:
         if self.style.headings == "none":
             return ""
         word = self.rng.choice(HEADINGS[key])
-        return (word.upper() if self.style.headings == "caps" else word.title()) + ":"
+        return (word.upper() if self.style.headings == "caps" else title_case(word)) + ":"
 
     # -- vessel lists -------------------------------------------------------------------------
     def chunks(self, vids: Sequence[str]) -> list[list[str]]:
@@ -1739,7 +1771,7 @@ class Writer:
 
     def finding_sentence(self, vid: str, findings: Sequence[Finding], links: Sequence[str]) -> str:
         rng, mk = self.rng, self.mk
-        choice = rng.randrange(5)
+        choice = rng.randrange(7)
         if choice == 0:
             own, own_ids = mk.ivus()
             vm, sid = mk.vessel([vid], own_ids)
@@ -1754,6 +1786,11 @@ class Writer:
             return f"The {vm} showed {text}."
         if choice == 3:
             return f"At the {vm} there was {text}."
+        if choice == 4:
+            plain_findings = ", ".join(mk.finding(f, [sid], True) for f in findings)
+            return f"Measurements in the {vm}: {plain_findings}."
+        if choice == 5:
+            return f"For the {vm}, {text} {'were' if len(findings) > 1 else 'was'} recorded."
         return cap(f"{text} was measured in the {vm}.")
 
     def run_findings(self, run: Run, links: Sequence[str], skip: Sequence[str] = ()) -> list[str]:
@@ -1780,8 +1817,17 @@ class Writer:
                 f"Next, {ivus} interrogation of the {vlist} was carried out.",
                 f"The {vlist} {'were' if len(run.vessels) > 1 else 'was'} interrogated with {ivus}.",
                 f"{ivus} was performed of the {vlist}.",
+                f"{ivus} was used to interrogate the {vlist}.",
+                f"We then imaged the {vlist} with {ivus}.",
+                f"{ivus} evaluation of the {vlist} followed.",
             ]
         )
+        if self.style.slips and rng.random() < 0.3:
+            ivus, ids = mk.ivus(form="IVUS'd")
+            vlist = self.vessel_list(run.vessels, ids)
+            verb = "were" if len(run.vessels) > 1 else "was"
+            intro = f"The {vlist} {verb} then {ivus} from top to bottom."
+            self.tags.add("dictation-slips")
         return [cap(intro), *self.run_findings(run, ids)]
 
     def run_extent(self, run: Run) -> list[str]:
@@ -1892,10 +1938,13 @@ class Writer:
             ivus, ids = mk.ivus()
             vm, sid = mk.vessel([vid], ids)
             text = self.findings_text(run.findings[vid], sid)
+            treat = self.sc.treatments[-1] if self.sc.treatments else None
+            after = mk.procedure(treat.kind, treat.words) if treat else "treatment"
             out.append(
                 cap(
                     rng.choice(
                         [
+                            f"After {after}, {ivus} of the {vm} showed {text}.",
                             f"Completion {ivus} of the {vm} demonstrated {text}.",
                             f"Repeat {ivus} of the {vm} showed {text}.",
                             f"Final {ivus} confirmed {text} in the {vm}.",
@@ -2098,7 +2147,7 @@ class Writer:
                         [
                             f"{proc} {where} was then performed with {device}.",
                             f"We proceeded with {proc} {where} using {device}.",
-                            f"{proc} was carried out {where} with {device}.",
+                            f"{proc} {where} was carried out with {device}.",
                         ]
                     )
                 )
@@ -2159,6 +2208,8 @@ class Writer:
             prep = [p for p in PREP if ("prone" in p) == prone]
             pre += [self.plain(CONSENT), self.plain(TIMEOUT), self.plain(prep)]
         pre += self.access_sentences()
+        if style.verbose:
+            pre += [self.plain([p]) for p in self.rng.sample(TECHNIQUE, 2)]
         if sc.study and not style.terse:
             pre.append(self.plain(HEPARIN))
         body = self.study_sentences()
@@ -2174,12 +2225,16 @@ class Writer:
             post.append(self.t(self.pool('completion')))
         if not style.terse:
             post.append(self.plain(CLOSURE))
+        if style.verbose:
+            post += [self.plain([p]) for p in self.rng.sample(AFTERCARE, 2)]
         sep = "\n" if style.terse else " "
         return [sep.join(p) for p in (pre, body, post) if p]
 
     def indication(self) -> str:
         parts = [self.t(self.pool('indication')), *(self.t([h]) for h in self.sc.history)]
         parts += self.trap_sentences("history")
+        if self.style.verbose or self.rng.random() < 0.25:
+            parts.append(self.plain(HISTORY))
         return " ".join(parts)
 
     def render(self) -> str:
@@ -2215,7 +2270,12 @@ class Writer:
         if style.headings == "none":
             self.tags.add("no-headings")
         text = "\n\n".join(out) + "\n"
-        return re.sub(r"\b([Aa]) (8\d?|11|18)(?=[%\s.x-])", r"\1n \2", text)
+        return re.sub(r"\b([Aa]) (\[\[)?(8\d?|11|18)(?=[%\s.x-])", r"\1n \2\3", text)
+
+
+def title_case(words: str) -> str:
+    small = {"and", "of", "or", "the", "/"}
+    return " ".join(w if w in small else w[:1].upper() + w[1:] for w in words.split(" "))
 
 
 def decap(markup: str) -> str:
@@ -3092,6 +3152,26 @@ def build_separate(rng: random.Random) -> Scenario:
     return sc
 
 
+def build_no_finding(rng: random.Random) -> Scenario:
+    """IVUS names its vessels but reports no measurement or result for at least one unit."""
+    sc = _base(rng, "no-finding", ("may-thurner", "iliac-artery", "renal-artery", "central",
+                                   "bilateral-iliac"))
+    sc.runs = [r for r in sc.runs if r.role == "diagnostic" and r.mode != "lesion"] or [
+        make_run(rng, list(sc.lesions[0].vessels), [])
+    ]
+    everything = rng.random() < 0.5
+    for run in sc.runs:
+        if run.mode == "follow-on":
+            run.mode = "list"
+        if everything:
+            run.findings = {}
+        else:
+            bare = next((v for v in run.vessels if "inferior_vena_cava" in v or
+                         "superior_vena_cava" in v), run.vessels[0])
+            run.findings.pop(bare, None)
+    return sc
+
+
 def build_no_ivus(rng: random.Random) -> Scenario:
     sc = strip_ivus(_base(rng, "no-ivus"))
     return sc
@@ -3133,6 +3213,7 @@ BUILDERS: dict[str, Callable[[random.Random], Scenario]] = {
     "no-side": build_no_side,
     "no-vessel": build_no_vessel,
     "no-primary": build_no_primary,
+    "no-finding": build_no_finding,
 }
 
 
@@ -3220,9 +3301,24 @@ def derive_gold(sc: Scenario) -> Gold:
     return Gold(vessels, merges, sc.bundling, codes, sorted(flags), comment)
 
 
-def derive_tags(sc: Scenario, gold: Gold, writer: Writer, words: int) -> list[str]:
+MODALITY_TAGS = {
+    "ice": "ice",
+    "oct": "oct",
+    "duplex": "duplex",
+    "us-guided-access": "us-access",
+    "pressure": "pressure",
+    "ffr": "pressure",
+}
+
+
+def derive_tags(
+    sc: Scenario, gold: Gold, writer: Writer, words: int, spans: Sequence[dict]
+) -> list[str]:
     ontology = load_ontology()
     tags = set(sc.tags) | writer.tags | {"generated"}
+    for span in spans:
+        if span["label"] == "NON_IVUS_MODALITY" and span["attrs"]["kind"] in MODALITY_TAGS:
+            tags.add(MODALITY_TAGS[span["attrs"]["kind"]])
     style = writer.style
     if gold.codes["sir"] != gold.codes["named-vessel"]:
         tags.add("policy-differs")
@@ -3315,7 +3411,7 @@ def lint(text: str, spans: Sequence[dict]) -> list[str]:
 def plan_kinds(count: int, rng: random.Random) -> list[str]:
     """Every kind at least once, the rest drawn by weight, in a shuffled order."""
     kinds = list(BUILDERS)
-    out = kinds[: min(count, len(kinds))]
+    out = (kinds * 2)[: min(count, 2 * len(kinds))]
     weights = [KIND_WEIGHTS.get(k, 1.0) for k in kinds]
     out += rng.choices(kinds, weights, k=max(0, count - len(out)))
     rng.shuffle(out)
@@ -3370,7 +3466,7 @@ def generate_one(note_id: str, kind: str, seed: int, index: int) -> Generated:
         if not MIN_WORDS <= words <= MAX_WORDS:
             problems = [f"{words} words"]
             continue
-        tags = derive_tags(sc, gold, writer, words)
+        tags = derive_tags(sc, gold, writer, words, doc["spans"])
         return Generated(note_id, kind, header(note_id, tags, gold) + "\n" + body, tags, words)
     raise ValueError(f"{note_id} ({kind}): no acceptable note in 40 attempts: {problems}")
 

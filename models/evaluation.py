@@ -56,11 +56,18 @@ class Counts:
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    """Precision, recall and F1 from counts (1.0 when there is nothing to find and nothing found)."""
+    """Precision, recall and F1 from counts (1.0 when nothing was to be found and none was)."""
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "tp": tp, "fp": fp, "fn": fn}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
 
 
 # --- predicted spans in gold form -------------------------------------------------------------
@@ -70,7 +77,16 @@ def predicted_spans(facts: Facts) -> list[dict[str, Any]]:
 
     def add(label: str, item: Any, **attrs: Any) -> None:
         span = item.span
-        out.append({"id": item.id, "label": label, "start": span.start, "end": span.end, "text": span.text, "attrs": attrs})
+        out.append(
+            {
+                "id": item.id,
+                "label": label,
+                "start": span.start,
+                "end": span.end,
+                "text": span.text,
+                "attrs": attrs,
+            }
+        )
 
     for m in facts.ivus:
         add("IVUS", m, assertion=str(m.assertion))
@@ -146,13 +162,19 @@ def score_document(gold: dict[str, Any], pred: Prediction, policy: str) -> DocSc
         mapping = match_overlap(g, p)
         mapping_by_label[label] = mapping
         matched_g = set(mapping.values())
-        score.spans_overlap[label] = Counts(len(mapping), len(p) - len(mapping), len(g) - len(matched_g))
+        score.spans_overlap[label] = Counts(
+            len(mapping), len(p) - len(mapping), len(g) - len(matched_g)
+        )
         for s in p:
             if s["id"] not in mapping:
-                score.errors.append({"kind": "span-fp", "label": label, "text": s["text"], "start": s["start"]})
+                score.errors.append(
+                    {"kind": "span-fp", "label": label, "text": s["text"], "start": s["start"]}
+                )
         for s in g:
             if s["id"] not in matched_g:
-                score.errors.append({"kind": "span-fn", "label": label, "text": s["text"], "start": s["start"]})
+                score.errors.append(
+                    {"kind": "span-fn", "label": label, "text": s["text"], "start": s["start"]}
+                )
     # assertions of matched IVUS spans
     gold_by_id = {s["id"]: s for s in gspans}
     for s in pspans:
@@ -161,10 +183,24 @@ def score_document(gold: dict[str, Any], pred: Prediction, policy: str) -> DocSc
             pair = (g["attrs"].get("assertion", "affirmed"), s["attrs"]["assertion"])
             score.assertion_pairs.append(pair)
             if pair[0] != pair[1]:
-                score.errors.append({"kind": "assertion", "text": s["text"], "start": s["start"], "gold": pair[0], "predicted": pair[1]})
+                score.errors.append(
+                    {
+                        "kind": "assertion",
+                        "text": s["text"],
+                        "start": s["start"],
+                        "gold": pair[0],
+                        "predicted": pair[1],
+                    }
+                )
     # links
-    affirmed = {s["id"] for s in gspans if s["label"] == "IVUS" and s["attrs"].get("assertion", "affirmed") == "affirmed"}
-    gold_links = {(link["ivus"], link["vessel"]) for link in gold["links"] if link["ivus"] in affirmed}
+    affirmed = {
+        s["id"]
+        for s in gspans
+        if s["label"] == "IVUS" and s["attrs"].get("assertion", "affirmed") == "affirmed"
+    }
+    gold_links = {
+        (link["ivus"], link["vessel"]) for link in gold["links"] if link["ivus"] in affirmed
+    }
     ivus_map, vessel_map = mapping_by_label["IVUS"], mapping_by_label["VESSEL"]
     pred_links = set()
     unmatched_links = 0
@@ -173,29 +209,63 @@ def score_document(gold: dict[str, Any], pred: Prediction, policy: str) -> DocSc
         if gi is None or gv is None:
             unmatched_links += 1
             vessel = next(v for v in pred.facts.vessels if v.id == link.vessel)
-            score.errors.append({"kind": "link-fp", "text": vessel.span.text, "start": vessel.span.start, "basis": link.basis})
+            score.errors.append(
+                {
+                    "kind": "link-fp",
+                    "text": vessel.span.text,
+                    "start": vessel.span.start,
+                    "basis": link.basis,
+                }
+            )
             continue
         pred_links.add((gi, gv))
     # several predicted IVUS mentions can map to one gold link; count distinct gold pairs
-    score.links = Counts(len(pred_links & gold_links), len(pred_links - gold_links) + unmatched_links, len(gold_links - pred_links))
+    score.links = Counts(
+        len(pred_links & gold_links),
+        len(pred_links - gold_links) + unmatched_links,
+        len(gold_links - pred_links),
+    )
     # mention level: which vessel mentions were examined by some affirmed IVUS, whichever IVUS
     # mention of the same event (list item, narrative, catheter name) the link starts from
     gold_linked = {gv for _, gv in gold_links}
-    pred_linked = {vessel_map.get(link.vessel, f"unmatched:{link.vessel}") for link in pred.facts.links}
+    pred_linked = {
+        vessel_map.get(link.vessel, f"unmatched:{link.vessel}") for link in pred.facts.links
+    }
     score.linked_mentions = Counts(
-        len(pred_linked & gold_linked), len(pred_linked - gold_linked), len(gold_linked - pred_linked)
+        len(pred_linked & gold_linked),
+        len(pred_linked - gold_linked),
+        len(gold_linked - pred_linked),
     )
-    for gi, gv in sorted(pred_links - gold_links):
-        score.errors.append({"kind": "link-fp", "text": gold_by_id[gv]["text"], "start": gold_by_id[gv]["start"]})
+    for _, gv in sorted(pred_links - gold_links):
+        score.errors.append(
+            {"kind": "link-fp", "text": gold_by_id[gv]["text"], "start": gold_by_id[gv]["start"]}
+        )
     for gi, gv in sorted(gold_links - pred_links):
-        score.errors.append({"kind": "link-fn", "text": gold_by_id[gv]["text"], "start": gold_by_id[gv]["start"], "ivus": gold_by_id[gi]["text"]})
+        score.errors.append(
+            {
+                "kind": "link-fn",
+                "text": gold_by_id[gv]["text"],
+                "start": gold_by_id[gv]["start"],
+                "ivus": gold_by_id[gi]["text"],
+            }
+        )
     # vessels
     gold_vessels = set(gold["vessels"])
     pred_vessels = {v["id"] for v in pred.result["vessels"]}
-    score.vessels = Counts(len(gold_vessels & pred_vessels), len(pred_vessels - gold_vessels), len(gold_vessels - pred_vessels))
+    score.vessels = Counts(
+        len(gold_vessels & pred_vessels),
+        len(pred_vessels - gold_vessels),
+        len(gold_vessels - pred_vessels),
+    )
     for vid in sorted(pred_vessels - gold_vessels):
         evidence = next(v for v in pred.result["vessels"] if v["id"] == vid)["evidence"]
-        score.errors.append({"kind": "vessel-fp", "vessel": vid, "evidence": [e["text"] for e in evidence if e["role"] == "vessel"][:3]})
+        score.errors.append(
+            {
+                "kind": "vessel-fp",
+                "vessel": vid,
+                "evidence": [e["text"] for e in evidence if e["role"] == "vessel"][:3],
+            }
+        )
     for vid in sorted(gold_vessels - pred_vessels):
         score.errors.append({"kind": "vessel-fn", "vessel": vid})
     # codes
@@ -208,7 +278,9 @@ def score_document(gold: dict[str, Any], pred: Prediction, policy: str) -> DocSc
     # flags (set agreement per document)
     gold_flags = set(gold.get("flags", []))
     pred_flags = {f["code"] for f in pred.result["flags"]}
-    score.flags = Counts(len(gold_flags & pred_flags), len(pred_flags - gold_flags), len(gold_flags - pred_flags))
+    score.flags = Counts(
+        len(gold_flags & pred_flags), len(pred_flags - gold_flags), len(gold_flags - pred_flags)
+    )
     for e in score.errors:
         e["document"] = gold["id"]
         if "start" in e:
@@ -229,7 +301,9 @@ def aggregate(scores: Sequence[DocScore]) -> dict[str, Any]:
     n = len(scores)
     gold = np.array([s.codes_gold for s in scores]) if n else np.zeros((0, 2))
     pred = np.array([s.codes_pred for s in scores]) if n else np.zeros((0, 2))
-    unit_mae = float(sum(mean_absolute_error(gold[:, k], pred[:, k]) for k in range(2))) if n else 0.0
+    unit_mae = (
+        float(sum(mean_absolute_error(gold[:, k], pred[:, k]) for k in range(2))) if n else 0.0
+    )
     pairs = [p for s in scores for p in s.assertion_pairs]
     assertion: dict[str, Any] = {"n": len(pairs)}
     if pairs:
@@ -256,7 +330,9 @@ def aggregate(scores: Sequence[DocScore]) -> dict[str, Any]:
     }
 
 
-def bootstrap_intervals(scores: Sequence[DocScore], samples: int = BOOTSTRAP_SAMPLES) -> dict[str, list[float]]:
+def bootstrap_intervals(
+    scores: Sequence[DocScore], samples: int = BOOTSTRAP_SAMPLES
+) -> dict[str, list[float]]:
     """95% percentile intervals of the headline figures, resampling documents."""
     if not scores:
         return {}
@@ -264,13 +340,20 @@ def bootstrap_intervals(scores: Sequence[DocScore], samples: int = BOOTSTRAP_SAM
     n = len(scores)
     exact = np.array([s.exact for s in scores], dtype=float)
     mae = np.array(
-        [abs(s.codes_gold[0] - s.codes_pred[0]) + abs(s.codes_gold[1] - s.codes_pred[1]) for s in scores], dtype=float
+        [
+            abs(s.codes_gold[0] - s.codes_pred[0]) + abs(s.codes_gold[1] - s.codes_pred[1])
+            for s in scores
+        ],
+        dtype=float,
     )
     counts = {
-        "vessel_f1": np.array([(s.vessels.tp, s.vessels.fp, s.vessels.fn) for s in scores], dtype=float),
+        "vessel_f1": np.array(
+            [(s.vessels.tp, s.vessels.fp, s.vessels.fn) for s in scores], dtype=float
+        ),
         "link_f1": np.array([(s.links.tp, s.links.fp, s.links.fn) for s in scores], dtype=float),
         "linked_mention_f1": np.array(
-            [(s.linked_mentions.tp, s.linked_mentions.fp, s.linked_mentions.fn) for s in scores], dtype=float
+            [(s.linked_mentions.tp, s.linked_mentions.fp, s.linked_mentions.fn) for s in scores],
+            dtype=float,
         ),
         "span_overlap_f1": np.array(
             [

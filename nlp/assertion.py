@@ -7,12 +7,13 @@ anatomy. Two section rules complete it: IVUS in a history section is historical,
 plan section is planned unless its sentence reports a result (RULEBOOK 5).
 """
 
-from ._medspacy import ConText
+import itertools
 import re
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from ._medspacy import ConText
 from .rules_io import context_rules, cues
 from .state import State, Target, state_of
 from .tokenizer import literal_pipeline
@@ -75,7 +76,7 @@ def make_ivus_context(nlp: Language, name: str) -> IvusContext:
 def share_appositive_assertion(doc: Doc, ivus: list[Target]) -> None:
     """'intravenous ultrasound (IVUS)', 'IVUS (Visions PV)': side-by-side names of one IVUS
     share one assertion, the non-affirmed one when they differ."""
-    for first, second in zip(ivus, ivus[1:], strict=False):
+    for first, second in itertools.pairwise(ivus):
         gap = doc[first.end : second.start]
         if len(gap) > 2 or any(not t.is_punct for t in gap):
             continue

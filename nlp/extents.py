@@ -118,7 +118,8 @@ def clause_has(doc: Doc, state: State, token: int, words: frozenset[str]) -> boo
     clause = state.clause_of[token]
     sent_start, sent_end = state.sentences[state.sent_of[token]]
     return any(
-        state.clause_of[i] == clause and state.lower[i] in words for i in range(sent_start, sent_end)
+        state.clause_of[i] == clause and state.lower[i] in words
+        for i in range(sent_start, sent_end)
     )
 
 
@@ -140,7 +141,9 @@ def _kind(
         return "imaging", None
     if clause_has(doc, state, first.start, cue.treatment_words):
         return "treatment", None
-    earlier = [p for p in state.pathologies if state.clause_of[p.start] == clause and p.end <= first.start]
+    earlier = [
+        p for p in state.pathologies if state.clause_of[p.start] == clause and p.end <= first.start
+    ]
     if earlier and not _several(doc, earlier[-1].start, cue.separate_words):
         return "lesion", earlier[-1].id
     return "treatment", None

@@ -74,10 +74,14 @@ def doc_to_facts(doc: Doc, text: str | None = None) -> Facts:
         ),
         links=tuple(Link(ivus, vessel, basis) for ivus, vessel, basis in state.links),
         extents=tuple(
-            Extent(e.id, _span(doc, e.start, e.end), ExtentKind(e.kind), e.first, e.second, e.pathology)
+            Extent(
+                e.id, _span(doc, e.start, e.end), ExtentKind(e.kind), e.first, e.second, e.pathology
+            )
             for e in state.extents
         ),
-        pathologies=tuple(Pathology(p.id, _span(doc, p.start, p.end), p.kind) for p in state.pathologies),
+        pathologies=tuple(
+            Pathology(p.id, _span(doc, p.start, p.end), p.kind) for p in state.pathologies
+        ),
         findings=tuple(
             Finding(f.id, _span(doc, f.start, f.end), f.kind, tuple(state.ivus_findings[f.id]))
             for f in state.findings

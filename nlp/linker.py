@@ -40,7 +40,9 @@ ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
 FOLLOW_ON_LIMIT = 12  # sentences; a findings list after "measurements as follows" runs long
 BETWEEN_GLUE = frozenset({"and", "the", "&"})
 WIRE_PREPOSITIONS = frozenset({"into", "to", "in", "the", "a", "across", "up", "down"})
-PULLBACK_WORDS = frozenset({"pulled", "pullback", "pull-back", "withdrawn", "withdrew", "retracted"})
+PULLBACK_WORDS = frozenset(
+    {"pulled", "pullback", "pull-back", "withdrawn", "withdrew", "retracted"}
+)
 SIDE_WORDS = frozenset(w for words in load_ontology().data.sides.values() for w in words)
 
 
@@ -62,12 +64,15 @@ def assign_roles(doc: Doc, state: State) -> None:
             mention.role = "access"
         elif mention.id not in endpoints and _is_landmark(state, mention, cue, landmark_phrases):
             mention.role = "landmark"
-            if _ends_at(lower, mention.start, ["between", "the"]) or _ends_at(lower, mention.start, ["between"]):
+            if _ends_at(lower, mention.start, ["between", "the"]) or _ends_at(
+                lower, mention.start, ["between"]
+            ):
                 _spread_between(state, ordered, index)
             if mention.end < len(lower) and lower[mention.end] in cue.landmark_after:
                 _spread_back(state, ordered, index)
         elif mention.id not in endpoints and (
-            _is_transit(state, mention, cue) or _is_wire_position(state, mention, cue, vessel_tokens)
+            _is_transit(state, mention, cue)
+            or _is_wire_position(state, mention, cue, vessel_tokens)
         ):
             mention.role = "transit"
         elif _is_treatment_object(doc, state, mention, cue):
@@ -179,7 +184,9 @@ def _is_transit(state: State, mention: VMention, cue: CueFile) -> bool:
     return any(state.lower[i] in cue.advance_verbs for i in range(sent_start, j))
 
 
-def _is_wire_position(state: State, mention: VMention, cue: CueFile, vessel_tokens: set[int]) -> bool:
+def _is_wire_position(
+    state: State, mention: VMention, cue: CueFile, vessel_tokens: set[int]
+) -> bool:
     """'a Bentson wire was parked in the distal aorta', 'a Glidewire into the right EIA', 'along
     the PT wire': where a wire lies is not imaged."""
     if mention.end < len(state.lower) and state.lower[mention.end] in cue.transit_after:
@@ -239,10 +246,10 @@ def infer_document_sides(doc: Doc, state: State) -> None:
     side = next(iter(sides))
     ontology = load_ontology()
     for mention in state.vessels:
-        if mention.side is None and mention.kind != "coronary" and not mention.plural:
-            if any(ontology.is_paired(c) for c in mention.candidates):
-                mention.side = side
-                mention.side_inherited = True
+        unsided = mention.side is None and mention.kind != "coronary" and not mention.plural
+        if unsided and any(ontology.is_paired(c) for c in mention.candidates):
+            mention.side = side
+            mention.side_inherited = True
 
 
 # --- clause classes -----------------------------------------------------------------------------
@@ -314,7 +321,9 @@ def link(doc: Doc, state: State) -> None:
         _attribute(state, findings_by_sent.get(sent, []), here, clauses, linked_findings)
         context = list(here)
         followed = False
-        for nxt in _follow_on(doc, state, sent, ivus_sents, named_by_sent, findings_by_sent, clauses, cue):
+        for nxt in _follow_on(
+            doc, state, sent, ivus_sents, named_by_sent, findings_by_sent, clauses, cue
+        ):
             mentions = [m for m in named_by_sent.get(nxt, []) if clauses.linkable(m)]
             add(ivus, mentions, "follow-on")
             context = mentions or context
@@ -323,12 +332,16 @@ def link(doc: Doc, state: State) -> None:
         if not here and not followed:
             previous = [
                 m
-                for m in _antecedent(doc, state, sent, named_by_sent, treated_by_sent, findings_by_sent, cue)
+                for m in _antecedent(
+                    doc, state, sent, named_by_sent, treated_by_sent, findings_by_sent, cue
+                )
                 if not clauses.competing_segment(m.start)
             ]
             if previous:
                 add(ivus, previous, "antecedent")
-                _attribute(state, findings_by_sent.get(sent, []), previous, clauses, linked_findings)
+                _attribute(
+                    state, findings_by_sent.get(sent, []), previous, clauses, linked_findings
+                )
     state.ivus_findings = {fid: sorted(vids) for fid, vids in linked_findings.items()}
 
 
@@ -358,9 +371,11 @@ def _follow_on(
         if not named_by_sent.get(nxt) and end - start <= 6 and _ends_with_colon(doc, start, end):
             heading, paragraph = True, state.paragraph_of_unit[nxt]  # "Measurements:" opens a list
             continue
-        if any(clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct):
-            if not findings_by_sent.get(nxt):
-                break
+        competing = any(
+            clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct
+        )
+        if competing and not findings_by_sent.get(nxt):
+            break
         has_finding = bool(findings_by_sent.get(nxt))
         has_result = any(start <= p.start < end for p in state.pathologies) and any(
             state.lower[i] in cue.result_verbs for i in range(start, end)

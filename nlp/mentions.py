@@ -22,7 +22,25 @@ from rules_core.ontology import load_ontology
 from .rules_io import cues
 from .state import State, VMention, state_of
 
-LIST_GLUE = frozenset({",", "and", "or", "/", "&", "as", "well", "the", "plus", "including", "both", "also", "then", "-", "with"})
+LIST_GLUE = frozenset(
+    {
+        ",",
+        "and",
+        "or",
+        "/",
+        "&",
+        "as",
+        "well",
+        "the",
+        "plus",
+        "including",
+        "both",
+        "also",
+        "then",
+        "-",
+        "with",
+    }
+)
 COORD_GLUE = frozenset({"and", ",", "/", "&", "or"})
 SIDE_GAP = frozenset({"-", "sided", "side"})
 
@@ -141,7 +159,10 @@ def resolve_sides(doc: Doc, state: State) -> None:
             continue
         j = mention.start - 1
         while j >= 0 and (
-            state.lower[j] in qualifiers or state.lower[j] in SIDE_GAP or doc[j].text == "." or doc[j].is_space
+            state.lower[j] in qualifiers
+            or state.lower[j] in SIDE_GAP
+            or doc[j].text == "."
+            or doc[j].is_space
         ):
             j -= 1
         side = side_of_token(doc[j].text) if j >= 0 else None

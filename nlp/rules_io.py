@@ -12,14 +12,21 @@ import re
 from functools import cache
 from typing import Any
 
-from ._medspacy import ConTextRule, SectionRule, TargetRule
 from pydantic import Field
 
 from rules_core.errors import RuleFileError
 from rules_core.ontology import _Strict, read_json_rule_file, validate_model
 
+from ._medspacy import ConTextRule, SectionRule, TargetRule
+
 PACKAGE = "nlp.rules"
-TARGET_FILES = ("ivus.json", "modalities.json", "pathology.json", "findings.json", "procedures.json")
+TARGET_FILES = (
+    "ivus.json",
+    "modalities.json",
+    "pathology.json",
+    "findings.json",
+    "procedures.json",
+)
 ALL_FILES = (*TARGET_FILES, "context.json", "sections.json", "cues.json")
 
 
@@ -119,7 +126,9 @@ def anchored_patterns(pattern: list[dict[str, Any]]) -> list[list[dict[str, Any]
 MAX_PHRASES_PER_PATTERN = 4000
 
 
-def phrase_expansion(pattern: list[dict[str, Any]]) -> list[tuple[str, tuple[str | None, ...]]] | None:
+def phrase_expansion(
+    pattern: list[dict[str, Any]],
+) -> list[tuple[str, tuple[str | None, ...]]] | None:
     """The phrases a token pattern matches, when it is only a sequence of fixed or optional
     tokens given by ``LOWER``/``ORTH`` values (or ``IN`` lists of them).
 
@@ -187,7 +196,9 @@ def target_rules() -> tuple[TargetRule, ...]:
         spec: TargetFile = _read(name, TargetFile)
         for data in spec.target_rules:
             if data.get("category") != spec.category:
-                raise RuleFileError("E002", path=f"nlp/rules/{name}", detail=f"{data!r}: wrong category")
+                raise RuleFileError(
+                    "E002", path=f"nlp/rules/{name}", detail=f"{data!r}: wrong category"
+                )
             for compiled in compile_target_rule(dict(data)):
                 rules.append(_rule_or_error(name, TargetRule.from_dict, compiled))
     return tuple(rules)
@@ -206,7 +217,9 @@ def ivus_gate() -> re.Pattern[str]:
 @cache
 def context_rules() -> tuple[ConTextRule, ...]:
     spec: ContextFile = _read("context.json", ContextFile)
-    return tuple(_rule_or_error("context.json", ConTextRule.from_dict, dict(d)) for d in spec.context_rules)
+    return tuple(
+        _rule_or_error("context.json", ConTextRule.from_dict, dict(d)) for d in spec.context_rules
+    )
 
 
 # A heading starts a line and is followed by ':' / '-' or by the end of its line: the
@@ -237,4 +250,3 @@ def extractor_version() -> str:
     for name in ALL_FILES:
         digest.update(read_json_rule_file(PACKAGE, name)[1])
     return f"nlp.{digest.hexdigest()[:10]}"
-

@@ -136,7 +136,9 @@ def split_sentences(doc: Doc) -> Doc:
     if not len(doc):
         return doc
     starts = sentence_starts([t.text for t in doc])
-    values = numpy.array([1 if s else -1 for s in starts], dtype="int64").reshape(-1, 1).view("uint64")
+    values = (
+        numpy.array([1 if s else -1 for s in starts], dtype="int64").reshape(-1, 1).view("uint64")
+    )
     doc.from_array([SENT_START], values)
     return doc
 

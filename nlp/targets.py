@@ -8,10 +8,10 @@ residual stenosis"). Vessel mentions keep their place inside a procedure ("IVC f
 retrieval" names the IVC).
 """
 
+import itertools
 from functools import cache
 from typing import Any
 
-from ._medspacy import TargetMatcher, TargetRule
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
@@ -19,9 +19,10 @@ from spacy.util import filter_spans
 
 from rules_core.ontology import Term, load_ontology
 
+from ._medspacy import TargetMatcher, TargetRule
 from .rules_io import cues, target_rules
-from .tokenizer import literal_pipeline
 from .state import State, Target, VMention, state_of
+from .tokenizer import literal_pipeline
 
 VESSEL = "VESSEL"
 # label → (State list, id prefix)
@@ -49,7 +50,9 @@ def vessel_target_rules() -> tuple[TargetRule, ...]:
 
 def _spelling_fits(span: Span, exact: list[str | None]) -> bool:
     """Tokens a rule spells case-sensitively ('US' in 'IV US') must be spelled so."""
-    return len(span) == len(exact) and all(e is None or t.text == e for t, e in zip(span, exact, strict=True))
+    return len(span) == len(exact) and all(
+        e is None or t.text == e for t, e in zip(span, exact, strict=True)
+    )
 
 
 def _case_fits(span: Span, term: Term) -> bool:
@@ -67,7 +70,9 @@ def required_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
             value = token.get(key)
             words = value if isinstance(value, str) else (value or {}).get("IN")
             if words:
-                found = frozenset([words.lower()] if isinstance(words, str) else (w.lower() for w in words))
+                found = frozenset(
+                    [words.lower()] if isinstance(words, str) else (w.lower() for w in words)
+                )
                 if best is None or len(found) < len(best):
                     best = found
     return best
@@ -96,13 +101,19 @@ class AnchoredMatcher:
         out: list[tuple[Span, TargetRule]] = []
         strings = doc.vocab.strings
         lower = state.lower
-        runs = [(self.matcher, doc[a:b]) for a, b in state.sentences if not self.anchors.isdisjoint(lower[a:b])]
+        runs = [
+            (self.matcher, doc[a:b])
+            for a, b in state.sentences
+            if not self.anchors.isdisjoint(lower[a:b])
+        ]
         if len(self.anywhere):
             runs.append((self.anywhere, doc[:]))
         for matcher, chunk in runs:
             for match_id, start, end in matcher(chunk):
                 rule = self.rules[int(strings[match_id])]
-                out.append((Span(doc, chunk.start + start, chunk.start + end, label=rule.category), rule))
+                out.append(
+                    (Span(doc, chunk.start + start, chunk.start + end, label=rule.category), rule)
+                )
         return out
 
 
@@ -111,7 +122,9 @@ class IvusTargets:
 
     def __init__(self, nlp: Language, name: str) -> None:
         rules = list(target_rules())
-        self.matcher = TargetMatcher(literal_pipeline(nlp), name=name, result_type=None, prune=False)
+        self.matcher = TargetMatcher(
+            literal_pipeline(nlp), name=name, result_type=None, prune=False
+        )
         self.matcher.add([r for r in rules if r.pattern is None])
         self.matcher.add(list(vessel_target_rules()))
         self.anchored = AnchoredMatcher(nlp.vocab, [r for r in rules if r.pattern is not None])
@@ -149,6 +162,7 @@ class IvusTargets:
                         kind=metadata.get("kind", ""),
                     )
                 )
+
         def term_of(span: Span) -> Term:
             return self.terms[rule_of[(span.start, span.end, VESSEL)].metadata["term"]]
 
@@ -221,9 +235,13 @@ class IvusTargets:
         for s_index, (start, end) in enumerate(state.sentences):
             cuts = [start]
             if end - start > limit:
-                cuts += [i + 1 for i in range(start, end - 1) if state.segment_of[i + 1] != state.segment_of[i]]
+                cuts += [
+                    i + 1
+                    for i in range(start, end - 1)
+                    if state.segment_of[i + 1] != state.segment_of[i]
+                ]
             cuts.append(end)
-            for a, b in zip(cuts, cuts[1:], strict=False):
+            for a, b in itertools.pairwise(cuts):
                 if b <= a:
                     continue
                 state.units.append((a, b))

@@ -14,9 +14,31 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .gold import ASSERTIONS, EXTENT_KINDS, FINDING_KINDS, LABELS, MODALITY_KINDS, PATHOLOGY_KINDS, PROCEDURE_KINDS
+from .gold import (
+    ASSERTIONS,
+    EXTENT_KINDS,
+    FINDING_KINDS,
+    LABELS,
+    MODALITY_KINDS,
+    PATHOLOGY_KINDS,
+    PROCEDURE_KINDS,
+)
 
-DOC_KEYS = ("id", "source", "split", "tags", "vessels", "merges", "suppressed", "expected", "flags", "comment")
+ALL_KINDS = sorted(
+    {*EXTENT_KINDS, *PATHOLOGY_KINDS, *FINDING_KINDS, *PROCEDURE_KINDS, *MODALITY_KINDS}
+)
+DOC_KEYS = (
+    "id",
+    "source",
+    "split",
+    "tags",
+    "vessels",
+    "merges",
+    "suppressed",
+    "expected",
+    "flags",
+    "comment",
+)
 NORMALIZATION_DB = "IVUSCoder"
 
 ANNOTATION_CONF = f"""[entities]
@@ -32,7 +54,7 @@ FindingOf\tArg1:FINDING, Arg2:VESSEL
 
 [attributes]
 Assertion\tArg:IVUS|PROCEDURE|NON_IVUS_MODALITY, Value:{"|".join(ASSERTIONS)}
-Kind\tArg:EXTENT|PATHOLOGY|FINDING|PROCEDURE|NON_IVUS_MODALITY, Value:{"|".join(sorted(set(EXTENT_KINDS + PATHOLOGY_KINDS + FINDING_KINDS + PROCEDURE_KINDS + MODALITY_KINDS)))}
+Kind\tArg:EXTENT|PATHOLOGY|FINDING|PROCEDURE|NON_IVUS_MODALITY, Value:{"|".join(ALL_KINDS)}
 """
 
 VISUAL_CONF = """[labels]
@@ -59,12 +81,11 @@ def document_to_brat(doc: dict[str, Any]) -> tuple[str, str, str]:
     """(txt, ann, json) contents for one gold document."""
     tid = {span["id"]: f"T{n}" for n, span in enumerate(doc["spans"], start=1)}
     lines: list[str] = []
-    attr_n = note_n = norm_n = rel_n = 0
-    for span in doc["spans"]:
+    attr_n = norm_n = rel_n = 0
+    for note_n, span in enumerate(doc["spans"], start=1):
         t = tid[span["id"]]
         text = span["text"].replace("\n", " ")
         lines.append(f"{t}\t{span['label']} {span['start']} {span['end']}\t{text}")
-        note_n += 1
         lines.append(f"#{note_n}\tAnnotatorNotes {t}\tid={span['id']}")
         attrs = span.get("attrs", {})
         for key, name in (("assertion", "Assertion"), ("kind", "Kind")):
@@ -85,7 +106,11 @@ def document_to_brat(doc: dict[str, Any]) -> tuple[str, str, str]:
         rel_n += 1
         lines.append(f"R{rel_n}\tExamines Arg1:{tid[link['ivus']]} Arg2:{tid[link['vessel']]}")
     meta = {key: doc.get(key) for key in DOC_KEYS}
-    return doc["text"], "\n".join(lines) + "\n", json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+    return (
+        doc["text"],
+        "\n".join(lines) + "\n",
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
+    )
 
 
 def brat_to_document(txt: str, ann: str, meta: dict[str, Any]) -> dict[str, Any]:
@@ -103,10 +128,20 @@ def brat_to_document(txt: str, ann: str, meta: dict[str, Any]) -> dict[str, Any]
             label, _, offsets = head.partition(" ")
             fragments = [f.split() for f in offsets.split(";")]  # discontinuous: first..last
             start, end = int(fragments[0][0]), int(fragments[-1][1])
-            spans[key] = {"label": label, "start": start, "end": end, "text": txt[start:end], "attrs": {}}
+            spans[key] = {
+                "label": label,
+                "start": start,
+                "end": end,
+                "text": txt[start:end],
+                "attrs": {},
+            }
             order.append(key)
         elif key.startswith("#"):
-            _, t, note = rest.replace("\t", " ", 1).split(" ", 2) if rest.startswith("AnnotatorNotes") else ("", "", "")
+            _, t, note = (
+                rest.replace("\t", " ", 1).split(" ", 2)
+                if rest.startswith("AnnotatorNotes")
+                else ("", "", "")
+            )
             if note.startswith("id="):
                 notes[t] = note[3:].strip()
         elif key.startswith("A"):
@@ -151,12 +186,16 @@ def export_brat(docs: list[dict[str, Any]], out: str | Path) -> int:
 
 
 def import_brat(folder: str | Path) -> list[dict[str, Any]]:
-    """Read every document of a brat collection written by :func:`export_brat` (or edited in brat)."""
+    """Every document of a brat collection written by :func:`export_brat` (or edited in brat)."""
     folder = Path(folder)
     docs = []
     for ann_path in sorted(folder.glob("*.ann")):
         txt = ann_path.with_suffix(".txt").read_text(encoding="utf-8")
         meta_path = ann_path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {"id": ann_path.stem}
+        meta = (
+            json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta_path.exists()
+            else {"id": ann_path.stem}
+        )
         docs.append(brat_to_document(txt, ann_path.read_text(encoding="utf-8"), meta))
     return docs

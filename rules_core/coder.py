@@ -132,7 +132,7 @@ class _Work:
 
 # --- RULEBOOK 5: only IVUS done in this encounter ---------------------------------------------
 def set_aside_unaffirmed_ivus(work: _Work) -> None:
-    """Negated, planned, historical and attempted-without-images IVUS does not count (RULEBOOK 5)."""
+    """Negated, planned, historical and imageless IVUS does not count (RULEBOOK 5)."""
     for mention in work.facts.ivus:
         if mention.assertion is Assertion.AFFIRMED:
             work.affirmed.add(mention.id)
@@ -154,7 +154,7 @@ def exclude_non_ivus_modalities(work: _Work) -> None:
 
 SET_ASIDE_DETAIL = {
     "access": "access vessel named next to the IVUS statement; not examined by IVUS",
-    "landmark": "vessel named as a landmark (crossing, compression by, level of); not examined by IVUS",
+    "landmark": "vessel named as a landmark (crossing, compression by, level of); not examined",
     "transit": "vessel the catheter passed through; not named as examined by IVUS",
 }
 
@@ -181,7 +181,7 @@ def collect_examined_mentions(work: _Work) -> None:
 
 def exclude_coronary(work: _Work, mention: VesselMention) -> bool:
     """Coronary arteries and bypass grafts are 92978/92979, never +37252/+37253 (RULEBOOK 2)."""
-    if not mention.kind == "coronary":
+    if mention.kind != "coronary":
         return False
     work.exclude(mention.span, "coronary", CORONARY_DETAIL, "92978")
     return True
@@ -395,9 +395,7 @@ def suppress_bundled_services(work: _Work) -> bool:
         return False
     services = work.policies.settings_file.bundling_services
     bundling = [
-        p
-        for p in work.facts.procedures
-        if p.kind in services and p.assertion is Assertion.AFFIRMED
+        p for p in work.facts.procedures if p.kind in services and p.assertion is Assertion.AFFIRMED
     ]
     if not bundling:
         return False
@@ -422,9 +420,7 @@ def suppress_bundled_services(work: _Work) -> bool:
             }
         )
     if "*" not in related:
-        others = [
-            r for r in work.vessels.values() if r.vessel.base not in related
-        ]
+        others = [r for r in work.vessels.values() if r.vessel.base not in related]
         if others:
             work.flag(
                 "bundled-ivus-other-vessels",
@@ -452,9 +448,7 @@ def flag_ivus_without_vessel(work: _Work) -> None:
     """Affirmed IVUS with no attributable vessel: no units, a query flag (RULEBOOK 5)."""
     if not work.affirmed or work.examined:
         return
-    first = min(
-        (m for m in work.facts.ivus if m.id in work.affirmed), key=lambda m: m.span.start
-    )
+    first = min((m for m in work.facts.ivus if m.id in work.affirmed), key=lambda m: m.span.start)
     work.flag("ivus-without-vessel", first.span)
 
 
@@ -465,7 +459,7 @@ def flag_mue(work: _Work, units_37253: int) -> None:
 
 
 def flag_missing_primary(work: _Work) -> None:
-    """+37252/+37253 are add-on codes: flag when no primary procedure is documented (RULEBOOK 1, 6)."""
+    """+37252/+37253 are add-ons: flag when no primary procedure is documented (RULEBOOK 1, 6)."""
     if not work.units:
         return
     for procedure in work.facts.procedures:

@@ -53,7 +53,16 @@ PROCEDURE_KINDS = (
     "foreign-body-retrieval",
     "other",
 )
-MODALITY_KINDS = ("ice", "oct", "duplex", "us-guided-access", "tee", "pressure", "ffr", "angioscopy")
+MODALITY_KINDS = (
+    "ice",
+    "oct",
+    "duplex",
+    "us-guided-access",
+    "tee",
+    "pressure",
+    "ffr",
+    "angioscopy",
+)
 PATHOLOGY_KINDS = (
     "stenosis",
     "compression",
@@ -135,7 +144,7 @@ def parse_markup(body: str) -> tuple[str, list[GoldSpan]]:
                 continue
         if body.startswith("]]", i):
             problem = "closed without '|LABEL'" if stack else "']]' without an opening '[['"
-            raise MarkupError(f"span {problem} near {body[max(0, i - 40): i + 2]!r}")
+            raise MarkupError(f"span {problem} near {body[max(0, i - 40) : i + 2]!r}")
         out.append(body[i])
         length += 1
         i += 1
@@ -152,7 +161,9 @@ def parse_markup(body: str) -> tuple[str, list[GoldSpan]]:
         if span_id is None:
             counter += 1
             span_id = f"s{counter}"
-        spans.append(GoldSpan(span_id, label, start, end, text[start:end], _typed_attrs(label, attrs)))
+        spans.append(
+            GoldSpan(span_id, label, start, end, text[start:end], _typed_attrs(label, attrs))
+        )
     return text, spans
 
 
@@ -214,8 +225,7 @@ def compile_note(source: str, *, split: str, origin: str = "written") -> dict[st
     ]
     suppressed = header.get("suppressed", "none")
     expected = {
-        policy: _parse_codes(header.get(f"expected {policy}", ""))
-        for policy in POLICY_NAMES
+        policy: _parse_codes(header.get(f"expected {policy}", "")) for policy in POLICY_NAMES
     }
     return {
         "id": doc_id,
@@ -289,10 +299,14 @@ def validate_document(doc: dict[str, Any]) -> list[str]:
     if not errors:
         errors.extend(_check_vessels_follow_links(doc, spans))
     for policy in POLICY_NAMES:
-        want = expected_codes(doc.get("vessels", []), doc.get("merges", []), doc.get("suppressed"), policy)
+        want = expected_codes(
+            doc.get("vessels", []), doc.get("merges", []), doc.get("suppressed"), policy
+        )
         got = doc.get("expected", {}).get(policy)
         if got != want:
-            errors.append(f"{where}: expected codes under {policy} are {got}, the gold vessels give {want}")
+            errors.append(
+                f"{where}: expected codes under {policy} are {got}, the gold vessels give {want}"
+            )
     return errors
 
 
@@ -301,7 +315,10 @@ def _check_span(
 ) -> list[str]:
     errors = []
     sid, label, attrs = span["id"], span["label"], span.get("attrs", {})
-    if not (0 <= span["start"] < span["end"] <= len(text)) or text[span["start"] : span["end"]] != span["text"]:
+    if (
+        not (0 <= span["start"] < span["end"] <= len(text))
+        or text[span["start"] : span["end"]] != span["text"]
+    ):
         errors.append(f"{where}: span {sid} offsets do not match its text {span['text']!r}")
     if label not in LABELS:
         errors.append(f"{where}: span {sid} has unknown label {label!r}")
@@ -345,7 +362,9 @@ def examined_vessel_ids(doc: dict[str, Any]) -> set[str]:
     ontology = load_ontology()
     spans = {s["id"]: s for s in doc["spans"]}
     affirmed = {
-        sid for sid, s in spans.items() if s["label"] == "IVUS" and s["attrs"]["assertion"] == "affirmed"
+        sid
+        for sid, s in spans.items()
+        if s["label"] == "IVUS" and s["attrs"]["assertion"] == "affirmed"
     }
     linked = {link["vessel"] for link in doc["links"] if link["ivus"] in affirmed}
     found: set[str] = set()
@@ -373,13 +392,17 @@ def absorb_unspecific(ids: set[str]) -> set[str]:
         if base in ontology.generics:
             covers = ontology.generics[base].covers
             if any(
-                ontology.split_side(o)[0] in covers and (side is None or ontology.split_side(o)[1] == side)
+                ontology.split_side(o)[0] in covers
+                and (side is None or ontology.split_side(o)[1] == side)
                 for o in ids
             ):
                 kept.discard(vid)
-        elif side is None and ontology.is_paired(base):
-            if any(ontology.split_side(o)[0] == base and ontology.split_side(o)[1] for o in ids):
-                kept.discard(vid)
+        elif (
+            side is None
+            and ontology.is_paired(base)
+            and any(ontology.split_side(o)[0] == base and ontology.split_side(o)[1] for o in ids)
+        ):
+            kept.discard(vid)
     return kept
 
 
@@ -388,9 +411,13 @@ def _check_vessels_follow_links(doc: dict[str, Any], spans: dict[str, dict[str, 
     stated = set(doc.get("vessels", []))
     errors = []
     for vid in sorted(stated - implied):
-        errors.append(f"{doc['id']}: counted vessel {vid} is not supported by a linked VESSEL span or extent")
+        errors.append(
+            f"{doc['id']}: counted vessel {vid} is not supported by a linked VESSEL span or extent"
+        )
     for vid in sorted(implied - stated):
-        errors.append(f"{doc['id']}: linked VESSEL spans imply {vid}, missing from the counted vessels")
+        errors.append(
+            f"{doc['id']}: linked VESSEL spans imply {vid}, missing from the counted vessels"
+        )
     return errors
 
 

@@ -79,9 +79,7 @@ def normalize_mention(
     """Canonical vessels for one mention (RULEBOOK 3, 3.1)."""
     if mention.kind is MentionKind.CORONARY:
         base = mention.candidates[0]
-        return Normalized(
-            (Vessel(base, base, None, "coronary", False, True, mention.id),)
-        )
+        return Normalized((Vessel(base, base, None, "coronary", False, True, mention.id),))
     if mention.kind is MentionKind.REGION:
         region = ontology.regions[mention.candidates[0]]
         system, guessed = choose_system(mention, sorted(region.members), document_system)

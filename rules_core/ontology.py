@@ -298,8 +298,24 @@ class Ontology:
                     compact = self.data.compact_side_prefix
                     for abbr in entry.abbreviations:
                         if len(abbr) >= compact.min_length or abbr in compact.also:
-                            add(compact.left + abbr, True, kind, entry.id, entry.system, False, "left")
-                            add(compact.right + abbr, True, kind, entry.id, entry.system, False, "right")
+                            add(
+                                compact.left + abbr,
+                                True,
+                                kind,
+                                entry.id,
+                                entry.system,
+                                False,
+                                "left",
+                            )
+                            add(
+                                compact.right + abbr,
+                                True,
+                                kind,
+                                entry.id,
+                                entry.system,
+                                False,
+                                "right",
+                            )
         for abbr, sided in self.data.sided_abbreviations.items():
             system = self.system_of(sided.vessel)
             add(abbr, True, "vessel", sided.vessel, system, False, sided.side)
@@ -345,7 +361,9 @@ class Ontology:
                         continue
                     graph.setdefault(na, set()).add(nb)
                     graph.setdefault(nb, set()).add(na)
-        return {node: sorted(nbrs, key=lambda n: (n[0], n[1] or "")) for node, nbrs in graph.items()}
+        return {
+            node: sorted(nbrs, key=lambda n: (n[0], n[1] or "")) for node, nbrs in graph.items()
+        }
 
     def path_between(
         self, start: str, start_side: SideValue | None, end: str, end_side: SideValue | None

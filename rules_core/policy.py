@@ -74,7 +74,7 @@ class Policy:
     member_to_group: dict[str, str]
 
     def group_of(self, base_id: str, side: str | None) -> str:
-        """The policy group id of one sided vessel, e.g. ``vein.external_iliac+common_femoral.left``."""
+        """The policy group of a sided vessel, e.g. ``vein.external_iliac+common_femoral.left``."""
         group = self.member_to_group.get(base_id, base_id)
         return f"{group}.{side}" if side else group
 
@@ -110,7 +110,9 @@ class PolicyTable:
                     if member in mapping:
                         raise RuleFileError("E007", id=member, where=f"policy {name}")
                     mapping[member] = group.id
-            self.policies[name] = Policy(name, entry.title, entry.source, entry.description, mapping)
+            self.policies[name] = Policy(
+                name, entry.title, entry.source, entry.description, mapping
+            )
         if self.default not in self.policies:
             raise RuleFileError("E002", path="policies.json", detail="default names no policy")
         for service in settings.bundling_services.values():

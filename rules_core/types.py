@@ -217,20 +217,30 @@ class Facts:
         vessel_ids = {m.id for m in self.vessels}
         for link in self.links:
             if link.ivus not in ivus_ids:
-                raise IvusCoderError("E008", kind="link", id=link.vessel, ref_kind="ivus", ref=link.ivus)
+                raise IvusCoderError(
+                    "E008", kind="link", id=link.vessel, ref_kind="ivus", ref=link.ivus
+                )
             if link.vessel not in vessel_ids:
-                raise IvusCoderError("E008", kind="link", id=link.ivus, ref_kind="vessel", ref=link.vessel)
+                raise IvusCoderError(
+                    "E008", kind="link", id=link.ivus, ref_kind="vessel", ref=link.vessel
+                )
         for extent in self.extents:
             for ref in (extent.start_vessel, extent.end_vessel):
                 if ref not in vessel_ids:
-                    raise IvusCoderError("E008", kind="extent", id=extent.id, ref_kind="vessel", ref=ref)
+                    raise IvusCoderError(
+                        "E008", kind="extent", id=extent.id, ref_kind="vessel", ref=ref
+                    )
         for aside in self.set_aside:
             if aside.vessel not in vessel_ids:
-                raise IvusCoderError("E008", kind="set-aside", id=aside.reason, ref_kind="vessel", ref=aside.vessel)
+                raise IvusCoderError(
+                    "E008", kind="set-aside", id=aside.reason, ref_kind="vessel", ref=aside.vessel
+                )
         for finding in self.findings:
             for ref in finding.vessels:
                 if ref not in vessel_ids:
-                    raise IvusCoderError("E008", kind="finding", id=finding.id, ref_kind="vessel", ref=ref)
+                    raise IvusCoderError(
+                        "E008", kind="finding", id=finding.id, ref_kind="vessel", ref=ref
+                    )
 
 
 @dataclass(slots=True)

@@ -60,7 +60,15 @@ class NoteBuilder:
     ) -> str:
         vid = f"v{len(self.vessels) + 1}"
         self.vessels.append(
-            VesselMention(vid, self._span(words), kind, candidates, side=side, plural=plural, system_hint=system_hint)  # type: ignore[arg-type]
+            VesselMention(
+                vid,
+                self._span(words),
+                kind,
+                candidates,
+                side=side,
+                plural=plural,
+                system_hint=system_hint,
+            )  # type: ignore[arg-type]
         )
         self.parts.append(" ")
         for ivus_id in by:
@@ -77,7 +85,11 @@ class NoteBuilder:
         xid = f"x{len(self.extents) + 1}"
         spans = {v.id: v.span for v in self.vessels}
         a, b = spans[first], spans[second]
-        self.extents.append(Extent(xid, Span(a.start, b.end, "".join(self.parts)[a.start : b.end]), kind, first, second))
+        self.extents.append(
+            Extent(
+                xid, Span(a.start, b.end, "".join(self.parts)[a.start : b.end]), kind, first, second
+            )
+        )
         return xid
 
     def procedure(self, words: str, kind: str, assertion: Assertion = Assertion.AFFIRMED) -> str:

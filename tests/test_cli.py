@@ -51,7 +51,12 @@ def test_folder_results_in_file_name_order(capsys, notes):
 
 def test_jsonl_and_csv_inputs_with_named_columns(capsys, tmp_path):
     jsonl = tmp_path / "in.jsonl"
-    jsonl.write_text(json.dumps({"id": "n1", "text": NOTE_A}) + "\n" + json.dumps({"id": "n2", "text": NOTE_B}) + "\n")
+    jsonl.write_text(
+        json.dumps({"id": "n1", "text": NOTE_A})
+        + "\n"
+        + json.dumps({"id": "n2", "text": NOTE_B})
+        + "\n"
+    )
     code, out, _ = run_cli(capsys, "code", str(jsonl), "--format", "csv")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -62,7 +67,18 @@ def test_jsonl_and_csv_inputs_with_named_columns(capsys, tmp_path):
         writer.writeheader()
         writer.writerow({"sid": "7", "transcription": NOTE_A})
         writer.writerow({"sid": "7", "transcription": NOTE_A})
-    code, out, _ = run_cli(capsys, "code", str(table), "--id-column", "sid", "--text-column", "transcription", "--unique", "--format", "jsonl")
+    code, out, _ = run_cli(
+        capsys,
+        "code",
+        str(table),
+        "--id-column",
+        "sid",
+        "--text-column",
+        "transcription",
+        "--unique",
+        "--format",
+        "jsonl",
+    )
     assert code == 0
     assert [json.loads(line)["document_id"] for line in out.splitlines()] == ["7"]
 
@@ -83,11 +99,24 @@ def test_bad_documents_get_error_records_and_the_batch_goes_on(capsys, tmp_path)
     (folder / "3-latin1.txt").write_bytes("Intravascular ultrasound caf\xe9".encode("latin-1"))
     (folder / "4-good.txt").write_text(NOTE_A)
     jsonl = tmp_path / "broken.jsonl"
-    jsonl.write_text('{"id": "ok", "text": "IVUS of the IVC, area 220 mm2."}\nnot json\n{"id": "x"}\n')
-    code, out, err = run_cli(capsys, "code", str(folder), str(jsonl), str(tmp_path / "missing.txt"), "--format", "jsonl")
+    jsonl.write_text(
+        '{"id": "ok", "text": "IVUS of the IVC, area 220 mm2."}\nnot json\n{"id": "x"}\n'
+    )
+    code, out, err = run_cli(
+        capsys, "code", str(folder), str(jsonl), str(tmp_path / "missing.txt"), "--format", "jsonl"
+    )
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 1
-    assert [r.get("error", {}).get("code") for r in rows] == ["E011", "E013", "E012", None, None, "E017", "E017", "E014"]
+    assert [r.get("error", {}).get("code") for r in rows] == [
+        "E011",
+        "E013",
+        "E012",
+        None,
+        None,
+        "E017",
+        "E017",
+        "E014",
+    ]
     assert rows[3]["codes"]["37252"] == 1
     assert "could not be coded" in err and "Traceback" not in err
 
@@ -104,8 +133,20 @@ def test_stdin_text_and_jsonl(monkeypatch, capsys):
 
 def test_policy_and_settings_options(capsys, tmp_path):
     note = tmp_path / "n.txt"
-    note.write_text("Angiography. IVUS of the right EIA (MLA 30 mm2) and the right CFA (MLA 40 mm2). IVUS of the IVC.\n")
-    _, out, _ = run_cli(capsys, "code", str(note), "--policy", "named-vessel", "--documentation", "strict", "--mue-37253", "3")
+    note.write_text(
+        "Angiography. IVUS of the right EIA (MLA 30 mm2) and the right CFA (MLA 40 mm2). IVUS of the IVC.\n"
+    )
+    _, out, _ = run_cli(
+        capsys,
+        "code",
+        str(note),
+        "--policy",
+        "named-vessel",
+        "--documentation",
+        "strict",
+        "--mue-37253",
+        "3",
+    )
     result = json.loads(out)
     assert result["policy"] == "named-vessel"
     assert result["settings"] == {"documentation": "strict", "mue_37253": 3}
@@ -120,9 +161,26 @@ def test_output_file_and_byte_identical_reruns(capsys, notes, tmp_path):
 
 
 def test_two_workers_give_the_same_results_in_order(notes, tmp_path):
-    exe = [sys.executable, "-m", "api.cli", "code", str(notes), "--format", "jsonl", "--no-progress"]
-    one = subprocess.run(exe, capture_output=True, check=True, text=True, cwd=Path(__file__).parents[1])
-    two = subprocess.run([*exe, "--workers", "2"], capture_output=True, check=True, text=True, cwd=Path(__file__).parents[1])
+    exe = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "code",
+        str(notes),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]
+    one = subprocess.run(
+        exe, capture_output=True, check=True, text=True, cwd=Path(__file__).parents[1]
+    )
+    two = subprocess.run(
+        [*exe, "--workers", "2"],
+        capture_output=True,
+        check=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
     assert one.stdout == two.stdout
     assert len(one.stdout.splitlines()) == 2
 

@@ -17,7 +17,12 @@ from rules_core import (
 )
 from tests.facts_builder import NoteBuilder
 
-CIV, EIV, CFV, IVC = "vein.common_iliac", "vein.external_iliac", "vein.common_femoral", "vein.inferior_vena_cava"
+CIV, EIV, CFV, IVC = (
+    "vein.common_iliac",
+    "vein.external_iliac",
+    "vein.common_femoral",
+    "vein.inferior_vena_cava",
+)
 CIA, EIA, CFA, SFA, POP = (
     "artery.common_iliac",
     "artery.external_iliac",
@@ -62,7 +67,10 @@ def test_left_and_right_are_different_vessels():
     b.finding("MLA 90 mm2", v)
     result = code_encounter(b.facts())
     assert codes(result) == (1, 1)
-    assert sorted(v["id"] for v in result.vessels) == ["vein.common_iliac.left", "vein.common_iliac.right"]
+    assert sorted(v["id"] for v in result.vessels) == [
+        "vein.common_iliac.left",
+        "vein.common_iliac.right",
+    ]
 
 
 def test_plural_paired_vessel_without_side_is_both_sides():
@@ -137,7 +145,10 @@ def test_continuous_lesion_merges_vessels():
     b.extent(a, c, ExtentKind.LESION)
     result = code_encounter(b.facts())
     assert codes(result) == (1, 0)
-    assert result.units[0]["merged_by"]["text"] == "left external iliac vein into the common iliac vein"
+    assert (
+        result.units[0]["merged_by"]["text"]
+        == "left external iliac vein into the common iliac vein"
+    )
 
 
 def test_separate_lesions_are_not_merged():
@@ -225,7 +236,12 @@ def test_noncoronary_oct_is_flagged():
 
 @pytest.mark.parametrize(
     "service",
-    ["ivc-filter-placement", "ivc-filter-repositioning", "ivc-filter-retrieval", "foreign-body-retrieval"],
+    [
+        "ivc-filter-placement",
+        "ivc-filter-repositioning",
+        "ivc-filter-retrieval",
+        "foreign-body-retrieval",
+    ],
 )
 def test_bundled_services_suppress_ivus(service):
     """RULEBOOK 4 (CCO, SMD): services that include IVUS leave no IVUS units."""

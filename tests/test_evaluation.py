@@ -42,7 +42,11 @@ def test_prf_from_counts():
 
 def test_overlap_matching_is_one_to_one():
     gold = [{"id": "g1", "start": 0, "end": 10}, {"id": "g2", "start": 20, "end": 30}]
-    pred = [{"id": "p1", "start": 2, "end": 8}, {"id": "p2", "start": 5, "end": 12}, {"id": "p3", "start": 40, "end": 45}]
+    pred = [
+        {"id": "p1", "start": 2, "end": 8},
+        {"id": "p2", "start": 5, "end": 12},
+        {"id": "p3", "start": 40, "end": 45},
+    ]
     assert match_overlap(gold, pred) == {"p1": "g1"}
 
 

@@ -33,7 +33,9 @@ NOTE = """# id: t-1
 
 
 def test_markup_nests_and_keeps_offsets():
-    text, spans = parse_markup("a [[b [[c|VESSEL id=v1 vessel=vein.portal]] d|EXTENT kind=imaging from=v1 to=v1]] e")
+    text, spans = parse_markup(
+        "a [[b [[c|VESSEL id=v1 vessel=vein.portal]] d|EXTENT kind=imaging from=v1 to=v1]] e"
+    )
     assert text == "a b c d e"
     by_label = {s.label: s for s in spans}
     assert text[by_label["EXTENT"].start : by_label["EXTENT"].end] == "b c d"
@@ -53,9 +55,18 @@ def test_compiled_note_is_valid():
 
 
 def test_validation_catches_inconsistent_gold():
-    doc = compile_note(NOTE.replace("37252=1 37253=0\n# expected named", "37252=1 37253=1\n# expected named"), split="train")
+    doc = compile_note(
+        NOTE.replace("37252=1 37253=0\n# expected named", "37252=1 37253=1\n# expected named"),
+        split="train",
+    )
     assert any("expected codes under sir" in p for p in validate_document(doc))
-    doc = compile_note(NOTE.replace("vessels: vein.common_iliac.left,", "vessels: vein.common_iliac.right, vein.common_iliac.left,"), split="train")
+    doc = compile_note(
+        NOTE.replace(
+            "vessels: vein.common_iliac.left,",
+            "vessels: vein.common_iliac.right, vein.common_iliac.left,",
+        ),
+        split="train",
+    )
     assert any("not supported by a linked VESSEL" in p for p in validate_document(doc))
     doc = compile_note(NOTE, split="train")
     doc["spans"][0]["start"] += 1
@@ -66,8 +77,20 @@ def test_validation_catches_inconsistent_gold():
     ("vessels", "merges", "suppressed", "policy", "expected"),
     [
         (["vein.external_iliac.left", "vein.common_femoral.left"], [], None, "sir", (1, 0)),
-        (["vein.external_iliac.left", "vein.common_femoral.left"], [], None, "named-vessel", (1, 1)),
-        (["vein.common_iliac.left", "vein.external_iliac.left"], [["vein.common_iliac.left", "vein.external_iliac.left"]], None, "sir", (1, 0)),
+        (
+            ["vein.external_iliac.left", "vein.common_femoral.left"],
+            [],
+            None,
+            "named-vessel",
+            (1, 1),
+        ),
+        (
+            ["vein.common_iliac.left", "vein.external_iliac.left"],
+            [["vein.common_iliac.left", "vein.external_iliac.left"]],
+            None,
+            "sir",
+            (1, 0),
+        ),
         (["vein.inferior_vena_cava"], [], "ivc-filter-retrieval", "sir", (0, 0)),
         ([], [], None, "sir", (0, 0)),
     ],

@@ -8,9 +8,13 @@ from api.inputs import iter_documents
 from tests.conftest import MTSAMPLES
 
 
-@pytest.mark.skipif(not MTSAMPLES.exists(), reason="the shared mtsamples file is not beside the project")
+@pytest.mark.skipif(
+    not MTSAMPLES.exists(), reason="the shared mtsamples file is not beside the project"
+)
 def test_all_mtsamples_reports_code_to_zero(coder):
-    documents = list(iter_documents([str(MTSAMPLES)], id_field="sid", text_field="transcription", unique=True))
+    documents = list(
+        iter_documents([str(MTSAMPLES)], id_field="sid", text_field="transcription", unique=True)
+    )
     assert len(documents) == 2377
     positives = []
     for doc in documents:

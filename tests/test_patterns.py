@@ -42,7 +42,9 @@ def test_ivus_names(coder, phrase):
     assert texts(doc, state.ivus) == [phrase]
 
 
-@pytest.mark.parametrize("text", ["The clivus is normal.", "IV fluids were given to us.", "Ultrasound of the groin."])
+@pytest.mark.parametrize(
+    "text", ["The clivus is normal.", "IV fluids were given to us.", "Ultrasound of the groin."]
+)
 def test_ivus_look_alikes_are_not_ivus(coder, text):
     _, state = run(coder, text)
     assert state.ivus == []
@@ -124,12 +126,17 @@ def test_findings_in_an_ivus_sentence(coder, extract, phrase, kind):
     text = f"IVUS of the left CIV showed {phrase}."
     facts = extract(text)
     assert [(f.span.text, f.kind) for f in facts.findings][-1][1] == kind
-    assert any(phrase.endswith(f.span.text) or f.span.text.endswith(phrase.split()[-1]) for f in facts.findings)
+    assert any(
+        phrase.endswith(f.span.text) or f.span.text.endswith(phrase.split()[-1])
+        for f in facts.findings
+    )
     assert facts.findings[-1].vessels  # attributed to the left CIV
 
 
 def test_angiographic_findings_are_not_ivus_findings(extract):
-    facts = extract("Angiography showed 80% stenosis of the left CIA. IVUS of the left EIA was performed.")
+    facts = extract(
+        "Angiography showed 80% stenosis of the left CIA. IVUS of the left EIA was performed."
+    )
     assert facts.findings == ()
 
 
@@ -153,7 +160,9 @@ def test_procedures(coder, phrase, kind):
 
 
 def test_embolic_protection_filter_is_not_an_ivc_filter(coder):
-    _, state = run(coder, "A Spider FX embolic filter was deployed in the popliteal artery and IVUS done.")
+    _, state = run(
+        coder, "A Spider FX embolic filter was deployed in the popliteal artery and IVUS done."
+    )
     assert not [p for p in state.procedures if p.kind.startswith("ivc-filter")]
 
 
@@ -171,7 +180,10 @@ def test_embolic_protection_filter_is_not_an_ivc_filter(coder):
         ("Prior IVUS in 2024 showed compression.", "historical"),
         ("IVUS at an outside hospital showed a web.", "historical"),
         ("The IVUS catheter could not be advanced across the occlusion.", "attempted-no-images"),
-        ("IVUS was attempted, but the catheter would not cross the lesion and no images were obtained.", "attempted-no-images"),
+        (
+            "IVUS was attempted, but the catheter would not cross the lesion and no images were obtained.",
+            "attempted-no-images",
+        ),
         ("IVUS showed no residual stenosis.", "affirmed"),
         ("No evidence of thrombus on IVUS.", "affirmed"),
         ("Chronic dissection without change; IVUS confirmed the true lumen.", "affirmed"),
@@ -184,7 +196,9 @@ def test_assertion(coder, text, assertion):
 
 
 def test_appositive_ivus_names_share_their_assertion(coder):
-    _, state = run(coder, "We will bring her back for staged evaluation with intravascular ultrasound (IVUS).")
+    _, state = run(
+        coder, "We will bring her back for staged evaluation with intravascular ultrasound (IVUS)."
+    )
     assert [t.assertion for t in state.ivus] == ["hypothetical", "hypothetical"]
 
 
@@ -213,7 +227,9 @@ def test_plan_section_makes_ivus_planned(coder):
 def test_vessel_mentions(coder, phrase, candidates, side):
     doc, state = run(coder, f"IVUS of the {phrase} was done.")
     mentions = [m for m in state.vessels]
-    assert [(doc[m.start : m.end].text, m.candidates, m.side) for m in mentions] == [(phrase, candidates, side)]
+    assert [(doc[m.start : m.end].text, m.candidates, m.side) for m in mentions] == [
+        (phrase, candidates, side)
+    ]
 
 
 def test_coordinated_names_share_side_and_head(coder):
@@ -222,7 +238,9 @@ def test_coordinated_names_share_side_and_head(coder):
         (("vein.common_iliac",), "left"),
         (("vein.external_iliac",), "left"),
     ]
-    assert {doc[m.start : m.end].text for m in state.vessels} == {"left common and external iliac veins"}
+    assert {doc[m.start : m.end].text for m in state.vessels} == {
+        "left common and external iliac veins"
+    }
 
 
 def test_side_carries_along_a_list(coder):
@@ -247,10 +265,18 @@ def test_neutral_name_takes_the_list_system(coder):
     [
         ("Via right CFV access, IVUS of the left CIV was performed.", "right CFV", "access"),
         ("The right IJ was accessed and IVUS of the SVC done.", "right IJ", "access"),
-        ("IVUS showed compression of the left CIV by the right common iliac artery.", "right common iliac artery", "landmark"),
+        (
+            "IVUS showed compression of the left CIV by the right common iliac artery.",
+            "right common iliac artery",
+            "landmark",
+        ),
         ("IVUS of the LRV showed compression between the SMA and the aorta.", "aorta", "landmark"),
         ("IVUS of the IVC below the renal veins.", "renal veins", "landmark"),
-        ("A Bentson wire was parked in the distal aorta and IVUS of the right EIA done.", "distal aorta", "transit"),
+        (
+            "A Bentson wire was parked in the distal aorta and IVUS of the right EIA done.",
+            "distal aorta",
+            "transit",
+        ),
         ("The IVUS catheter was advanced through the IVC into the left CIV.", "IVC", "transit"),
     ],
 )
@@ -289,8 +315,12 @@ def test_links_follow_on_sentences_and_skip_other_modalities(extract):
 
 
 def test_links_antecedent_treatment(extract):
-    facts = extract("A 14 x 90 mm stent was placed in the left CIV. Post-stent IVUS showed good expansion.")
-    assert [(link.basis, link.vessel) for link in facts.links] == [("antecedent", facts.vessels[0].id)]
+    facts = extract(
+        "A 14 x 90 mm stent was placed in the left CIV. Post-stent IVUS showed good expansion."
+    )
+    assert [(link.basis, link.vessel) for link in facts.links] == [
+        ("antecedent", facts.vessels[0].id)
+    ]
 
 
 # --- sentences and line wraps -------------------------------------------------------------------

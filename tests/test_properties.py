@@ -36,11 +36,18 @@ def facts(draw):
         b.procedure("venogram", "venography")
     if draw(st.integers(0, 5)) == 0:
         b.procedure("IVC filter placement", "ivc-filter-placement")
-    ivus = [b.ivus("IVUS", draw(st.sampled_from(list(Assertion)))) for _ in range(draw(st.integers(0, 3)))]
+    ivus = [
+        b.ivus("IVUS", draw(st.sampled_from(list(Assertion))))
+        for _ in range(draw(st.integers(0, 3)))
+    ]
     mentions = []
     for _ in range(draw(st.integers(0, 8))):
         base = draw(st.sampled_from(BASES))
-        side = draw(st.sampled_from([None, "left", "right", "bilateral"])) if ONTOLOGY.is_paired(base) else None
+        side = (
+            draw(st.sampled_from([None, "left", "right", "bilateral"]))
+            if ONTOLOGY.is_paired(base)
+            else None
+        )
         by = tuple(draw(st.lists(st.sampled_from(ivus), max_size=2, unique=True))) if ivus else ()
         v = b.vessel(base, base, side=side, by=by, kind=MentionKind.VESSEL)
         mentions.append(v)
@@ -70,7 +77,11 @@ def test_codes_follow_the_units(b, policy):
 def test_offsets_lie_inside_the_note_and_match_it(b):
     note = b.note
     result = code_encounter(b.facts()).to_dict()
-    spans = [e for v in result["vessels"] for e in v["evidence"]] + result["excluded"] + result["suppressed"]
+    spans = (
+        [e for v in result["vessels"] for e in v["evidence"]]
+        + result["excluded"]
+        + result["suppressed"]
+    )
     for span in spans:
         assert 0 <= span["start"] <= span["end"] <= len(note)
         assert note[span["start"] : span["end"]] == span["text"]
@@ -86,8 +97,13 @@ def test_same_facts_give_byte_identical_results(b, policy):
     assert one == two
 
 
-@given(st.lists(st.sampled_from(PHRASES), min_size=1, max_size=8), st.sampled_from(["sir", "named-vessel"]))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from(PHRASES), min_size=1, max_size=8),
+    st.sampled_from(["sir", "named-vessel"]),
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_pipeline_is_deterministic_and_offsets_hold(coder, parts, policy):
     text = " ".join(parts)
     if not text.strip():

@@ -15,7 +15,16 @@ def test_ontology_loads_with_unique_ids_and_derived_terms():
     ontology = load_ontology()
     assert "vein.common_iliac" in ontology.vessels and "coronary.lad" in ontology.coronaries
     surfaces = {t.text for t in ontology.terms}
-    for form in ("CIV", "common iliac vein", "common iliac veins", "LCIV", "RCFA", "IVC", "innominate vein", "LAD"):
+    for form in (
+        "CIV",
+        "common iliac vein",
+        "common iliac veins",
+        "LCIV",
+        "RCFA",
+        "IVC",
+        "innominate vein",
+        "LAD",
+    ):
         assert form in surfaces
     assert all(c in ontology.vessels for g in ontology.generics.values() for c in g.covers)
 
@@ -34,7 +43,11 @@ def test_flow_path_between_vessels():
     assert path[0][1] == "left"
     assert ontology.path_between("artery.aorta", None, "vein.inferior_vena_cava", None) is None
     right_subclavian = ontology.path_between("artery.aorta", None, "artery.subclavian", "right")
-    assert [n for n, _ in right_subclavian] == ["artery.aorta", "artery.brachiocephalic", "artery.subclavian"]
+    assert [n for n, _ in right_subclavian] == [
+        "artery.aorta",
+        "artery.brachiocephalic",
+        "artery.subclavian",
+    ]
 
 
 def test_policies_and_settings():

@@ -55,7 +55,10 @@ def test_worked_case_codes(code, name, policy):
 def test_merge_carries_its_evidence(code):
     text, _ = CASES["svs external iliac vein stenosis continuing into the common iliac vein"]
     unit = code(text)["units"][0]
-    assert unit["merged_by"]["text"] == "left\nexternal iliac vein continuing into the common iliac vein"
+    assert (
+        unit["merged_by"]["text"]
+        == "left\nexternal iliac vein continuing into the common iliac vein"
+    )
     assert sorted(unit["vessels"]) == ["vein.common_iliac.left", "vein.external_iliac.left"]
 
 
