@@ -1,6 +1,83 @@
 """Generate annotated IVUS procedure notes for the gold corpus (breadth, labelled ``generated``).
 
-(docstring completed below)
+Run by hand from the repository root::
+
+    .venv/bin/python corpus/generate.py --out corpus/src/generated --count 100 --seed 20261127
+
+The script writes ``g-0001.note`` ... in the inline-markup format of ``corpus/GUIDE.md``, then runs
+the gold checker (``rules_core.gold.check_sources``) on what it wrote and exits non-zero on any
+problem. The same seed always gives the same files (every note draws from its own
+``random.Random(f"{seed}:{index}:{attempt}")``). Generated notes are kept apart from the
+hand-written ones (``corpus/src/written``), carry the tag ``generated``, and ``build.py`` gives
+them ``source = "generated"`` so that every report can give figures for written and generated
+notes separately.
+
+Scenario model
+--------------
+Each note starts as a :class:`Scenario`, built by one of the ``build_*`` functions listed in
+``BUILDERS`` (one per situation of the RULEBOOK: May-Thurner pre/post stent, bilateral iliac
+veins, DVT with one continuous thrombus, central veins, dialysis outflow, nutcracker renal vein,
+portal vein; iliac, femoropopliteal, tibial, renal, mesenteric, carotid, subclavian arteries,
+EVAR and TEVAR, pulmonary arteries; coronary IVUS alone and with peripheral IVUS; IVC filter
+placement/retrieval and foreign-body retrieval (suppressed); negated, planned, historical and
+failed IVUS; ICE, OCT, duplex, pressure and ultrasound-guided access; notes without IVUS, with
+generic vessel names, without a side, without findings, without a vessel, without a primary
+procedure; separate lesions; more than the MUE). A scenario holds:
+
+- ``runs``: the IVUS events, each with the canonical vessel ids it examined (the whole flow
+  path for an extent, computed from the ontology adjacency), its role (diagnostic, post
+  treatment, coronary), how the text attributes the vessels (``mode``: a list, an imaging
+  extent/pullback, an IVUS findings passage, follow-on sentences, one continuous lesion, post
+  treatment, or no vessel at all) and its findings per vessel (plausible numbers by vessel size);
+- ``lesions`` (pathology kind, vessels, whether one lesion is continuous across vessels),
+  ``treatments`` (procedure kind, vessels, device), ``access`` vessels, ``landmarks`` and
+  angiography-only mentions, ``traps`` (negated / planned / historical / failed IVUS),
+  ``bundling`` (the service that includes IVUS), ``bundle_other``, ``oct``, ``study`` (whether a
+  diagnostic angiogram/venogram is documented) and ``stated_count``;
+- its clinical ``area``, the key of the phrasing pools (:data:`AREAS`), with per-scenario
+  overrides in ``pools``.
+
+Phrasing pools
+--------------
+A :class:`Style` is drawn per note: headings ALL CAPS / Title / none, numbered procedure list or
+bullets or a run-on line, terse "Key: value" template or narrative, abbreviations (CIV, SFA,
+"L"/"Lt."/compact "LCIV"), dictation slips (repeated words, lower-case starts, "IV US",
+"intravenous ultrasound", "IVUS'd"), IVUS catheter names standing for the imaging (Visions PV,
+OptiCross, Eagle Eye), and long narrative boilerplate (history, technique, aftercare). Sentence
+roles (indication, access, study findings, IVUS intro, per-vessel findings, treatment,
+post-treatment IVUS, completion, impression, plan) each have several templates; the area pools
+use a small slot grammar (:func:`fill`: ``{P:kind:words}`` pathology, ``{PR:kind:words}``
+procedure, ``{M:kind:words}`` non-IVUS modality, ``{V:vessel-id}`` an unlinked vessel mention,
+``{side}``, ``{n:LO-HI}`` ...) so that every span is marked up where it is written. Vessel
+surfaces come from :data:`NAMES` (written here from clinical usage, not from the extractor):
+full names, abbreviations, side forms, bilateral plurals, coordinated pairs ("left common and
+external iliac veins"), slashed pairs ("L CIV/EIV") and regional words ("right iliofemoral").
+
+How the gold is derived
+-----------------------
+Only from the scenario, never from an extractor: the :class:`Writer` marks up every mention as
+it writes it (IVUS spans with their assertion, VESSEL spans linked with ``ivus=`` only where the
+sentence says IVUS imaged that vessel, EXTENT spans between linked ends, FINDING spans with
+``of=`` the vessel mention they describe, PATHOLOGY, PROCEDURE and NON_IVUS_MODALITY spans).
+The header comes from :func:`derive_gold`: ``vessels`` = the vessels of the affirmed noncoronary
+runs, ``merges`` = the vessel paths of continuous lesions described in an IVUS sentence,
+``suppressed`` = the bundling service, expected codes under BOTH policies via
+``rules_core.gold.expected_codes``, and flags by :func:`flags_under` (no-ivus-finding per billing
+unit, exceeds-mue, long-merge, count-mismatch, no-primary-procedure, vessel-unspecific,
+laterality-missing, ivus-without-vessel, bundled-ivus-other-vessels, oct-not-ivus). Flags follow
+the default policy ``sir``; when ``named-vessel`` would raise different flags the note says so in
+``# note:``. Tags come from the scenario, the style and what the writer rendered. A lint
+(:func:`lint`) refuses a note in which a vessel, IVUS, modality, study, pathology or treatment
+word was written outside any span, and a note must have 100-700 words.
+
+Known limits
+------------
+Generated notes are more regular than real dictation: sentence templates repeat across notes,
+findings are always well-formed numbers, every vessel mention is an exact name from a closed
+list, clinical content is plausible but shallow, and only the situations listed above occur.
+Device nouns after the act ("the stent was well apposed") are not PROCEDURE spans. The notes are
+for breadth (coverage of rules and surface forms), not for estimating accuracy on real notes:
+reports give figures for written and generated notes separately.
 """
 
 from __future__ import annotations
@@ -143,7 +220,9 @@ SLASHED: dict[tuple[str, str], str] = {
 # Regional words naming several vessels of one side ("left iliofemoral").
 REGIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("vein.common_iliac", "vein.external_iliac", "vein.common_femoral"): (
-        "iliofemoral", "iliofemoral venous segment"),
+        "iliofemoral",
+        "iliofemoral venous segment",
+    ),
     ("artery.superficial_femoral", "artery.popliteal"): ("femoropopliteal", "fem-pop"),
     ("vein.femoral", "vein.popliteal"): ("femoropopliteal venous segment",),
 }
@@ -197,7 +276,7 @@ def choose_style(rng: random.Random) -> Style:
         abbrev=rng.random() < 0.4,
         slips=rng.random() < 0.2,
         devices=rng.random() < 0.25,
-        verbose=not terse and rng.random() < 0.3,
+        verbose=not terse and rng.random() < 0.35,
     )
 
 
@@ -268,14 +347,22 @@ def _area_finding(rng: random.Random, value: int, label: str = "") -> Finding:
     if label == "mla" or (not label and rng.random() < 0.5):
         number = f"{value / 100:.2f} cm2" if cm2 else f"{value} {unit}"
         prose = rng.choice(
-            [f"MLA of {number}", f"minimal luminal area of {number}", f"minimum lumen area of {number}"]
+            [
+                f"MLA of {number}",
+                f"minimal luminal area of {number}",
+                f"minimum lumen area of {number}",
+            ]
         )
         article = "a " if prose.startswith("minim") else "an "
         return Finding("area", prose, f"MLA {number}", article)
     if label == "msa":
-        prose = rng.choice([f"minimal stent area of {value} {unit}", f"stent area of {value} {unit}"])
+        prose = rng.choice(
+            [f"minimal stent area of {value} {unit}", f"stent area of {value} {unit}"]
+        )
         return Finding("area", prose, f"MSA {value} {unit}", "a ")
-    prose = rng.choice([f"luminal area of {value} {unit}", f"cross-sectional area of {value} {unit}"])
+    prose = rng.choice(
+        [f"luminal area of {value} {unit}", f"cross-sectional area of {value} {unit}"]
+    )
     return Finding("area", prose, f"CSA {value} {unit}", "a ")
 
 
@@ -317,8 +404,12 @@ def normal_findings(rng: random.Random, vid: str) -> list[Finding]:
         [Finding("diameter", f"diameter of {d1} x {d2} mm", f"{d1} x {d2} mm", "a ")],
         [
             _area_finding(rng, area, "csa"),
-            Finding("diameter", f"mean diameter of {round((d1 + d2) / 2, 1)} mm",
-                    f"mean diam {round((d1 + d2) / 2, 1)} mm", "a "),
+            Finding(
+                "diameter",
+                f"mean diameter of {round((d1 + d2) / 2, 1)} mm",
+                f"mean diam {round((d1 + d2) / 2, 1)} mm",
+                "a ",
+            ),
         ],
         [Finding("morphology", "no significant narrowing", "no narrowing")],
     ]
@@ -392,8 +483,6 @@ class Mk:
             forms = ["IVUS"] * 7 + ["intravascular ultrasound", "intravascular ultrasound (IVUS)"]
             if self.style.slips:
                 forms += ["IV US", "intra-vascular ultra sound", "intravenous ultrasound", "ivus"]
-            if self.style.devices:
-                forms += ["device"] * 3
             form = rng.choice(forms)
         if form == "device":
             self.used_device = True
@@ -704,9 +793,11 @@ AREAS: dict[str, Area] = {
         ),
         indication=(
             "{age}-year-old {sex} with {side} lower extremity swelling, heaviness and venous "
-            "claudication despite compression therapy. {MH:duplex:Duplex ultrasound} excluded acute "
+            "claudication despite compression therapy. {MH:duplex:Duplex ultrasound} excluded "
+            "acute "
             "{P:thrombus:DVT}. Suspected {P:compression:compression} of the {V:vein.iliac.S}.",
-            "{Side} leg edema and skin changes (CEAP C4a) in a {age}-year-old {sex}; cross-sectional imaging "
+            "{Side} leg edema and skin changes (CEAP C4a) in a {age}-year-old {sex}; "
+            "cross-sectional imaging "
             "suggested {P:compression:compression} of the {V:vein.common_iliac.S} by the overlying "
             "{V:artery.common_iliac.O}.",
             "{age} y/o {sex}, chronic {side} leg swelling, history of {side} {P:thrombus:DVT} "
@@ -714,7 +805,8 @@ AREAS: dict[str, Area] = {
             "{P:compression:compression} of the {V:vein.iliac.S}.",
         ),
         study_findings=(
-            "{STUDY} demonstrated {SEV}% narrowing of the {LV} with cross-pelvic collateral filling.",
+            "{STUDY} demonstrated {SEV}% narrowing of the {LV} with cross-pelvic collateral "
+            "filling.",
             "{STUDY} showed contrast thinning at the {LV} consistent with extrinsic "
             "{P:compression:compression}, with prominent pelvic collaterals.",
             "{STUDY} revealed a short-segment {LP} of the {LV} and delayed contrast clearance.",
@@ -731,17 +823,18 @@ AREAS: dict[str, Area] = {
             "{M:duplex:duplex} in 4 weeks.",
             "Anticoagulation per protocol for 3 months, clinic visit with {M:duplex:duplex} in "
             "6 weeks.",
-            "Ambulate today, discharge home, aspirin 81 mg daily, follow up in clinic in one month.",
+            "Ambulate today, discharge home, aspirin 81 mg daily, follow up in clinic in one "
+            "month.",
         ),
         completion=VEN_COMPLETION,
         extras={
             "landmark": (
-                "The point of maximal narrowing was at the crossing of the {V:artery.common_iliac.O}.",
+                "The point of maximal narrowing was at the crossing of the "
+                "{V:artery.common_iliac.O}.",
                 "The {LV} was compressed where it passes beneath the {V:artery.common_iliac.O}.",
             ),
             "angio-only": (
-                "The {V:vein.femoral.S} and {V:vein.popliteal.S} were patent on the "
-                "{STUDY_W}.",
+                "The {V:vein.femoral.S} and {V:vein.popliteal.S} were patent on the {STUDY_W}.",
                 "The {V:vein.internal_iliac.S} filled normally on the {STUDY_W}.",
             ),
         },
@@ -839,7 +932,8 @@ AREAS.update(
                 "Bilateral lower extremity edema and pain (CEAP C3) in a {age} y/o {sex}; "
                 "history of {side} {P:thrombus:DVT} {n:3-12} years ago.",
                 "{age}-year-old {sex} with chronic bilateral venous insufficiency symptoms and "
-                "suspected {P:stenosis:outflow obstruction} of the {V:vein.iliac.left,vein.iliac.right}.",
+                "suspected {P:stenosis:outflow obstruction} of the "
+                "{V:vein.iliac.left,vein.iliac.right}.",
             ),
             study_findings=(
                 "{STUDY} demonstrated narrowing of the {LV} with cross-pelvic collaterals; the "
@@ -1017,9 +1111,7 @@ AREAS.update(
                     "The {LP} was at the point where the vein crosses between the "
                     "{V:artery.superior_mesenteric} and the {V:artery.aorta}.",
                 ),
-                "pressure": (
-                    "{M:pressure:Renocaval pressure gradient} measured {n:3-6} mmHg.",
-                ),
+                "pressure": ("{M:pressure:Renocaval pressure gradient} measured {n:3-6} mmHg.",),
             },
         ),
         "portal": Area(
@@ -1239,8 +1331,7 @@ AREAS.update(
                 "ICU overnight for blood pressure control; aspirin and clopidogrel.",
             ),
             completion=(
-                "Completion {STUDY} showed a widely patent stent and unchanged intracranial "
-                "flow.",
+                "Completion {STUDY} showed a widely patent stent and unchanged intracranial flow.",
             ),
             extras={
                 "landmark": (
@@ -1395,7 +1486,7 @@ AREAS.update(
                 "Selective {V:coronary.unspecified} {STUDY} demonstrated a {SEV}% {LP} of the "
                 "proximal {LV}.",
                 "{STUDY} showed a {SEV}% calcified {LP} in the mid {LV}; the "
-                "{V:coronary.rca} was a dominant vessel with mild disease.",
+                "{V:coronary.left_main} was without significant disease.",
             ),
             impression=(
                 "Single-vessel disease, treated with {PR:stent:drug-eluting stent placement} to "
@@ -1443,9 +1534,7 @@ AREAS.update(
                 "{V:vein.inferior_vena_cava} filter removed intact.",
             ),
             plan=("Continue anticoagulation as prescribed; no further follow-up for the filter.",),
-            completion=(
-                "Completion {STUDY} showed no extravasation or caval injury.",
-            ),
+            completion=("Completion {STUDY} showed no extravasation or caval injury.",),
         ),
         "foreign-body": Area(
             system="vein",
@@ -1482,9 +1571,7 @@ AREAS.update(
                 "large right-to-left shunt on bubble study.",
                 "{age} y/o {sex} with recurrent embolic events and PFO.",
             ),
-            study_findings=(
-                "{STUDY} showed normal right-sided pressures and no step-up.",
-            ),
+            study_findings=("{STUDY} showed normal right-sided pressures and no step-up.",),
             impression=(
                 "Successful {PR:intervention:PFO closure} under {M:ice:intracardiac echo} "
                 "guidance.",
@@ -1593,8 +1680,7 @@ TAIL = (
     "Estimated blood loss: minimal. Complications: none. The patient tolerated the procedure "
     "well and left the suite in stable condition.",
     "EBL less than 20 mL. No immediate complications.",
-    "Contrast: {n:40-160} mL Omnipaque 300. Fluoroscopy time: {n:6-35} minutes. No "
-    "complications.",
+    "Contrast: {n:40-160} mL Omnipaque 300. Fluoroscopy time: {n:6-35} minutes. No complications.",
     "Specimens: none. Complications: none. Disposition: recovery area.",
 )
 DEVICES_STENT_VEIN = (
@@ -1618,8 +1704,12 @@ HISTORY = (
     "(hives); premedicated with prednisone and diphenhydramine per protocol.",
     "Other history: atrial fibrillation on anticoagulation, held for 48 hours; COPD; former "
     "smoker with a 30 pack-year history.",
-    "History also notable for depression and chronic low back pain. Creatinine {n:7-14}/10 "
+    "History also notable for depression and chronic low back pain. Creatinine 1.{n:0-4} "
     "mg/dL before the procedure.",
+    "Social history: lives with family, independent in daily activities, works part-time. "
+    "Functional status limited by the presenting symptoms for several months.",
+    "Preprocedure labs: hemoglobin {n:10-14} g/dL, platelets {n:150-320}K, INR 1.{n:0-2}. "
+    "NPO after midnight was confirmed.",
 )
 TECHNIQUE = (
     "A 0.035-inch Bentson wire was advanced under fluoroscopic guidance, followed by a 5 French "
@@ -1630,6 +1720,8 @@ TECHNIQUE = (
     "A long 45 cm sheath was positioned for support, and a Glidewire Advantage was used to "
     "cross the lesion without difficulty.",
     "Multiple oblique projections were obtained to profile the lesion.",
+    "Lidocaine 1% was infiltrated at the access site and a small skin nick was made.",
+    "A micropuncture set was used and the tract was dilated sequentially before sheath placement.",
 )
 AFTERCARE = (
     "The patient was transferred to the recovery area in stable condition with unchanged "
@@ -1640,6 +1732,18 @@ AFTERCARE = (
     "Air kerma {n:150-900} mGy; fluoroscopy time {n:8-40} minutes; contrast {n:40-160} mL.",
     "Post-procedure orders placed: bed rest, access site checks every 15 minutes for one hour, "
     "resume home medications.",
+    "Risks discussed before the procedure included bleeding, infection, vessel injury, "
+    "contrast reaction, and the possible need for further procedures.",
+    "The patient will be observed in the recovery unit and discharged later today if the "
+    "access site remains stable and the patient is ambulatory.",
+)
+
+
+DISCUSSION = (
+    "The decision to treat was based on the symptoms and the imaging appearance, which were "
+    "concordant.",
+    "The patient and family were updated and all questions were answered.",
+    "Images were archived to PACS and reviewed with the referring team.",
 )
 
 
@@ -1668,6 +1772,7 @@ HEADINGS: dict[str, tuple[str, ...]] = {
     "anesthesia": ("Anesthesia", "Sedation"),
     "description": ("Description of procedure", "Procedure details", "Technique", "Procedure"),
     "ivus": ("findings",),
+    "findings": ("Findings", "Imaging findings", "Diagnostic findings"),
     "impression": ("Impression", "Conclusion", "Summary", "Assessment"),
     "plan": ("Plan", "Recommendations", "Disposition and plan"),
     "tail": ("Estimated blood loss / complications", "Complications", "Other"),
@@ -1815,14 +1920,26 @@ class Writer:
             [
                 f"{ivus} of the {vlist} was then performed.",
                 f"Next, {ivus} interrogation of the {vlist} was carried out.",
-                f"The {vlist} {'were' if len(run.vessels) > 1 else 'was'} interrogated with {ivus}.",
+                f"The {vlist} {'were' if len(run.vessels) > 1 else 'was'} interrogated with "
+                f"{ivus}.",
                 f"{ivus} was performed of the {vlist}.",
                 f"{ivus} was used to interrogate the {vlist}.",
                 f"We then imaged the {vlist} with {ivus}.",
                 f"{ivus} evaluation of the {vlist} followed.",
             ]
         )
-        if self.style.slips and rng.random() < 0.3:
+        if self.style.devices and rng.random() < 0.6:
+            ivus, ids = mk.ivus(form="device")
+            vlist = self.vessel_list(run.vessels, ids)
+            intro = rng.choice(
+                [
+                    f"{ivus} interrogation of the {vlist} was performed.",
+                    f"The {vlist} {'were' if len(run.vessels) > 1 else 'was'} imaged with "
+                    f"the {ivus} catheter.",
+                    f"{ivus} imaging of the {vlist} was then obtained.",
+                ]
+            )
+        elif self.style.slips and rng.random() < 0.3:
             ivus, ids = mk.ivus(form="IVUS'd")
             vlist = self.vessel_list(run.vessels, ids)
             verb = "were" if len(run.vessels) > 1 else "was"
@@ -1833,12 +1950,18 @@ class Writer:
     def run_extent(self, run: Run) -> list[str]:
         mk, rng = self.mk, self.rng
         assert run.ends is not None
-        ivus, ids = mk.ivus()
+        device = self.style.devices and rng.random() < 0.6
+        ivus, ids = mk.ivus(form="device" if device else "auto")
         ma, ia = mk.vessel([run.ends[0]], ids)
         mb, ib = mk.vessel([run.ends[1]], ids)
         word = rng.choice(["to", "to", "through", "down to"])
         extent = mk.extent(f"{ma} {word} the {mb}", "imaging", ia, ib)
         self.tags.add("extent-pullback")
+        if device:
+            return [
+                cap(f"{ivus} pullback was performed from the {extent}."),
+                *self.run_findings(run, ids),
+            ]
         intro = rng.choice(
             [
                 f"{ivus} pullback was performed from the {extent}.",
@@ -1865,11 +1988,15 @@ class Writer:
             vm, sid = mk.vessel([vid], ids)
             text = self.findings_text(run.findings[vid], sid)
             if n == 0:
-                out.append(rng.choice([f"It demonstrated {text} in the {vm}.",
-                                       f"This showed {text} at the {vm}."]))
+                out.append(
+                    rng.choice(
+                        [f"It demonstrated {text} in the {vm}.", f"This showed {text} at the {vm}."]
+                    )
+                )
             else:
-                out.append(rng.choice([f"The {vm} showed {text}.",
-                                       f"In the {vm} there was {text}."]))
+                out.append(
+                    rng.choice([f"The {vm} showed {text}.", f"In the {vm} there was {text}."])
+                )
         return out
 
     def run_passage(self, run: Run) -> list[str]:
@@ -1916,7 +2043,9 @@ class Writer:
         path = mk.pathology(lesion.kind, lesion.words)
         self.tags.add("continuous-lesion")
         first = run.ends[0]
-        fdesc = self.findings_text(run.findings.get(first, []), ia) if run.findings.get(first) else ""
+        fdesc = (
+            self.findings_text(run.findings.get(first, []), ia) if run.findings.get(first) else ""
+        )
         tail = f", with {fdesc} at the tightest point" if fdesc else ""
         intro = rng.choice(
             [
@@ -1986,8 +2115,8 @@ class Writer:
     def list_items(self) -> list[str]:
         sc, mk, rng = self.sc, self.mk, self.rng
         items: list[str] = []
-        if sc.study and self.pool('list_study'):
-            items.append(self.t(self.pool('list_study')))
+        if sc.study and self.pool("list_study"):
+            items.append(self.t(self.pool("list_study")))
         for run in sc.runs:
             if run.role in ("post", "coronary-post") or run.mode == "none":
                 continue
@@ -2063,8 +2192,10 @@ class Writer:
         if not self.sc.access:
             guide = mk.modality("us-guided-access", "ultrasound guidance")
             self.tags.add("us-access")
-            out.append(f"Access was obtained under {guide} and a {rng.choice([8, 10])} French "
-                       "sheath was placed.")
+            out.append(
+                f"Access was obtained under {guide} and a {rng.choice([8, 10])} French "
+                "sheath was placed."
+            )
         for vid in self.sc.access:
             vm = mk.vessel([vid])[0]
             self.tags.add("access-vessel")
@@ -2073,8 +2204,13 @@ class Writer:
                 self.tags.add("us-access")
                 guide = mk.modality(
                     "us-guided-access",
-                    rng.choice(["ultrasound guidance", "real-time ultrasound guidance",
-                                "sonographic guidance"]),
+                    rng.choice(
+                        [
+                            "ultrasound guidance",
+                            "real-time ultrasound guidance",
+                            "sonographic guidance",
+                        ]
+                    ),
                 )
                 if self.style.terse:
                     out.append(f"Access: {vm}, under {guide}, {sheath} Fr sheath.")
@@ -2112,9 +2248,9 @@ class Writer:
 
     def study_sentences(self) -> list[str]:
         sc = self.sc
-        if not sc.study or not self.pool('study_findings'):
+        if not sc.study or not self.pool("study_findings"):
             return []
-        out = [self.t(self.pool('study_findings'))]
+        out = [self.t(self.pool("study_findings"))]
         for key in sc.landmarks:
             self.tags.add("landmark")
             out.append(self.t(self.pool(key)))
@@ -2166,37 +2302,67 @@ class Writer:
             vm = mk.vessel([trap.vessel])[0] if trap.vessel else ""
             if trap.assertion == "negated":
                 self.tags.add("negated")
-                out.append(cap(rng.choice([
-                    f"{ivus} was not performed as the anatomy was well defined on the images.",
-                    f"No {ivus} was performed.",
-                    f"The procedure was completed without {ivus} due to equipment availability.",
-                ])))
+                out.append(
+                    cap(
+                        rng.choice(
+                            [
+                                f"{ivus} was not performed as the anatomy was well defined on the "
+                                "images.",
+                                f"No {ivus} was performed.",
+                                f"The procedure was completed without {ivus} due to equipment "
+                                "availability.",
+                            ]
+                        )
+                    )
+                )
             elif trap.assertion == "hypothetical":
                 self.tags.add("planned")
                 target = f" of the {vm}" if vm else ""
-                out.append(cap(rng.choice([
-                    f"Will consider {ivus}{target} at the next session.",
-                    f"If symptoms persist, {ivus}{target} is recommended.",
-                    f"Plan repeat {ivus}{target} in 6 months.",
-                ])))
+                out.append(
+                    cap(
+                        rng.choice(
+                            [
+                                f"Will consider {ivus}{target} at the next session.",
+                                f"If symptoms persist, {ivus}{target} is recommended.",
+                                f"Plan repeat {ivus}{target} in 6 months.",
+                            ]
+                        )
+                    )
+                )
             elif trap.assertion == "historical":
                 self.tags.add("historical")
                 target = f" of the {vm}" if vm else ""
-                out.append(cap(rng.choice([
-                    f"Prior {ivus}{target} at an outside hospital in {rng.randint(2015, 2024)} "
-                    "was reviewed.",
-                    f"{ivus}{target} during the index procedure last year was reviewed.",
-                ])))
+                out.append(
+                    cap(
+                        rng.choice(
+                            [
+                                f"Prior {ivus}{target} at an outside hospital in "
+                                f"{rng.randint(2015, 2024)} "
+                                "was reviewed.",
+                                f"{ivus}{target} during the index procedure last year was "
+                                "reviewed.",
+                            ]
+                        )
+                    )
+                )
             else:
                 self.tags.add("failed")
                 occl = mk.pathology("occlusion", "occlusion")
                 target = f" of the {vm}" if vm else ""
-                out.append(cap(rng.choice([
-                    f"An attempt at {ivus} across the {occl}{target} was unsuccessful; the "
-                    "catheter would not cross and no images were obtained.",
-                    f"The {ivus} catheter could not be advanced through the {occl}{target} and "
-                    "no usable images were acquired.",
-                ])))
+                out.append(
+                    cap(
+                        rng.choice(
+                            [
+                                f"An attempt at {ivus} across the {occl}{target} was "
+                                "unsuccessful; the "
+                                "catheter would not cross and no images were obtained.",
+                                f"The {ivus} catheter could not be advanced through the "
+                                f"{occl}{target} and "
+                                "no usable images were acquired.",
+                            ]
+                        )
+                    )
+                )
         return out
 
     # -- assembling ---------------------------------------------------------------------------
@@ -2209,7 +2375,7 @@ class Writer:
             pre += [self.plain(CONSENT), self.plain(TIMEOUT), self.plain(prep)]
         pre += self.access_sentences()
         if style.verbose:
-            pre += [self.plain([p]) for p in self.rng.sample(TECHNIQUE, 2)]
+            pre += [self.plain([p]) for p in self.rng.sample(TECHNIQUE, 3)]
         if sc.study and not style.terse:
             pre.append(self.plain(HEPARIN))
         body = self.study_sentences()
@@ -2221,19 +2387,21 @@ class Writer:
         for run in sc.runs:
             if run.role in ("post", "coronary-post"):
                 post += self.render_run(run)
-        if sc.study and self.pool('completion'):
-            post.append(self.t(self.pool('completion')))
+        if sc.study and self.pool("completion"):
+            post.append(self.t(self.pool("completion")))
         if not style.terse:
             post.append(self.plain(CLOSURE))
         if style.verbose:
-            post += [self.plain([p]) for p in self.rng.sample(AFTERCARE, 2)]
+            post += [self.plain([p]) for p in self.rng.sample(AFTERCARE, 3)]
         sep = "\n" if style.terse else " "
         return [sep.join(p) for p in (pre, body, post) if p]
 
     def indication(self) -> str:
-        parts = [self.t(self.pool('indication')), *(self.t([h]) for h in self.sc.history)]
+        parts = [self.t(self.pool("indication")), *(self.t([h]) for h in self.sc.history)]
         parts += self.trap_sentences("history")
-        if self.style.verbose or self.rng.random() < 0.25:
+        if self.style.verbose:
+            parts += [self.plain([p]) for p in self.rng.sample(HISTORY, 3)]
+        elif self.rng.random() < 0.25:
             parts.append(self.plain(HISTORY))
         return " ".join(parts)
 
@@ -2250,11 +2418,23 @@ class Writer:
         sections.append(("description", "\n\n".join(desc)))
         for passage in self.passages:
             sections.append(("", passage))
-        impression = self.t(self.pool('impression'))
+        if style.verbose and self.sc.study and self.pool("study_findings"):
+            sections.append(("findings", self.t(self.pool("study_findings"))))
+        if style.verbose:
+            impressions = self.rng.sample(
+                list(self.pool("impression")), min(2, len(self.pool("impression")))
+            )
+            items = [self.t([i]) for i in impressions]
+            impression = "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
+            impression += "\n" + self.plain(DISCUSSION)
+        else:
+            impression = self.t(self.pool("impression"))
         sections.append(("impression", impression))
-        plan = [self.t(self.pool('plan')), *self.trap_sentences("plan")]
+        plan = [self.t(self.pool("plan")), *self.trap_sentences("plan")]
         sections.append(("plan", " ".join(plan)))
-        if style.verbose or self.rng.random() < 0.5:
+        if style.verbose:
+            sections.append(("tail", " ".join(self.plain([p]) for p in self.rng.sample(TAIL, 2))))
+        elif self.rng.random() < 0.5:
             sections.append(("tail", self.plain(TAIL)))
         out = []
         for key, body in sections:
@@ -2343,8 +2523,10 @@ def post_run(rng: random.Random, vessels: Sequence[str]) -> Run:
 
 def lesion_run(rng: random.Random, lesion: Lesion) -> Run:
     first = lesion.vessels[0]
-    findings = {first: lesion_findings(rng, first, lesion.severity)}
-    return Run("diagnostic", lesion.vessels, "lesion", findings, (first, lesion.vessels[-1]), lesion)
+    findings = {first: lesion_findings(rng, first, min(lesion.severity, 92))}
+    return Run(
+        "diagnostic", lesion.vessels, "lesion", findings, (first, lesion.vessels[-1]), lesion
+    )
 
 
 def venous_stent(rng: random.Random, vessels: list[str]) -> Treatment:
@@ -2359,14 +2541,18 @@ def arterial_stent(rng: random.Random, vessels: list[str]) -> Treatment:
 
 def build_may_thurner(rng: random.Random) -> Scenario:
     side = pick_side(rng, 0.85)
-    civ, eiv, cfv = (f"vein.{b}.{side}" for b in ("common_iliac", "external_iliac", "common_femoral"))
+    civ, eiv, cfv = (
+        f"vein.{b}.{side}" for b in ("common_iliac", "external_iliac", "common_femoral")
+    )
     ivc = "vein.inferior_vena_cava"
     sc = Scenario("may-thurner", "iliac-vein", {"venous", "may-thurner", "iliac"}, side)
     sc.access = [rng.choice([cfv, f"vein.femoral.{side}", f"vein.popliteal.{side}"])]
     continuous = rng.random() < 0.35
     sev = rng.randint(55, 85)
     if continuous:
-        lesion = Lesion("compression", [civ, eiv], True, sev, rng.choice(["compression", "narrowing"]))
+        lesion = Lesion(
+            "compression", [civ, eiv], True, sev, rng.choice(["compression", "narrowing"])
+        )
         if lesion.words == "narrowing":
             lesion.kind = "stenosis"
         sc.lesions = [lesion]
@@ -2393,12 +2579,16 @@ def build_iliac_artery(rng: random.Random) -> Scenario:
     side = pick_side(rng)
     cia, eia = f"artery.common_iliac.{side}", f"artery.external_iliac.{side}"
     sc = Scenario("iliac-artery", "iliac-artery", {"arterial", "iliac"}, side)
-    sc.access = [rng.choice([f"artery.common_femoral.{side}", f"artery.common_femoral.{other_side(side)}"])]
+    sc.access = [
+        rng.choice([f"artery.common_femoral.{side}", f"artery.common_femoral.{other_side(side)}"])
+    ]
     sc.us_access = rng.random() < 0.7
     sev = rng.randint(60, 90)
     variant = rng.choice(["focal", "continuous", "two-vessels"])
     if variant == "continuous":
-        lesion = Lesion("stenosis", [cia, eia], True, sev, rng.choice(["stenosis", "stenosis", "plaque"]))
+        lesion = Lesion(
+            "stenosis", [cia, eia], True, sev, rng.choice(["stenosis", "stenosis", "plaque"])
+        )
         if lesion.words == "plaque":
             lesion.kind = "plaque"
         sc.lesions = [lesion]
@@ -2526,7 +2716,9 @@ def build_exceeds_mue(rng: random.Random) -> Scenario:
         sc = Scenario("exceeds-mue", "central", {"venous", "central-venous"}, side)
         vessels = ["vein.superior_vena_cava"]
         for s in ("right", "left"):
-            vessels += [f"vein.{b}.{s}" for b in ("brachiocephalic", "subclavian", "internal_jugular")]
+            vessels += [
+                f"vein.{b}.{s}" for b in ("brachiocephalic", "subclavian", "internal_jugular")
+            ]
         bcv = f"vein.brachiocephalic.{side}"
         sc.lesions = [Lesion("stenosis", [bcv], False, rng.randint(60, 85), "stenosis")]
         sc.treatments = [pta(rng, [bcv]), venous_stent(rng, [bcv])]
@@ -2555,9 +2747,12 @@ def build_dvt(rng: random.Random) -> Scenario:
     sc.access = [
         f"vein.posterior_tibial.{side}" if start == "popliteal" else f"vein.popliteal.{side}"
     ]
-    device = rng.choice(["the ClotTriever system", "an AngioJet catheter", "a Lightning 12 catheter"])
-    words_t = rng.choice(["mechanical thrombectomy", "pharmacomechanical thrombectomy",
-                          "thrombectomy"])
+    device = rng.choice(
+        ["the ClotTriever system", "an AngioJet catheter", "a Lightning 12 catheter"]
+    )
+    words_t = rng.choice(
+        ["mechanical thrombectomy", "pharmacomechanical thrombectomy", "thrombectomy"]
+    )
     sc.treatments = [Treatment("thrombectomy", [a, b], words_t, device)]
     civ = f"vein.common_iliac.{side}"
     if rng.random() < 0.6:
@@ -2586,8 +2781,11 @@ def build_central(rng: random.Random) -> Scenario:
     if rng.random() < 0.7:
         sc.runs.append(post_run(rng, [bcv]))
     sc.access = rng.choice(
-        [["vein.common_femoral.right"], [f"vein.basilic.{side}"],
-         ["vein.internal_jugular.right", f"vein.brachial.{side}"]]
+        [
+            ["vein.common_femoral.right"],
+            [f"vein.basilic.{side}"],
+            ["vein.internal_jugular.right", f"vein.brachial.{side}"],
+        ]
     )
     if rng.random() < 0.5:
         sc.landmarks.append("landmark")
@@ -2597,8 +2795,9 @@ def build_central(rng: random.Random) -> Scenario:
 def build_dialysis(rng: random.Random) -> Scenario:
     side = pick_side(rng, 0.7)
     sc = Scenario("dialysis", "dialysis", {"venous", "dialysis"}, side)
-    ceph, axv, scv, bcv = (f"vein.{b}.{side}" for b in ("cephalic", "axillary", "subclavian",
-                                                          "brachiocephalic"))
+    ceph, axv, scv, bcv = (
+        f"vein.{b}.{side}" for b in ("cephalic", "axillary", "subclavian", "brachiocephalic")
+    )
     sc.access = [ceph]
     if rng.random() < 0.55:
         sc.lesions = [Lesion("stenosis", [ceph], False, rng.randint(60, 85), "stenosis")]
@@ -2620,8 +2819,9 @@ def build_dialysis(rng: random.Random) -> Scenario:
 
 
 def build_nutcracker(rng: random.Random) -> Scenario:
-    sc = Scenario("nutcracker", "renal-vein", {"venous", "nutcracker", "renal"}, "left",
-                  age=(18, 60))
+    sc = Scenario(
+        "nutcracker", "renal-vein", {"venous", "nutcracker", "renal"}, "left", age=(18, 60)
+    )
     lrv, ivc = "vein.renal.left", "vein.inferior_vena_cava"
     sev = rng.randint(60, 85)
     sc.lesions = [Lesion("compression", [lrv], False, sev, "compression")]
@@ -2649,8 +2849,10 @@ def build_portal(rng: random.Random) -> Scenario:
         sc.lesions = [Lesion("occlusion", [mpv], False, 100, "occlusion")]
         sc.runs.append(make_run(rng, [mpv, smv], [mpv], pct=rng.randint(70, 90)))
     sc.access = [rng.choice(["vein.splenic", "vein.internal_jugular.right"])]
-    sc.treatments = [pta(rng, [mpv]), Treatment("stent", [mpv], "stent placement",
-                                                "a 10 x {n:6-8}0 mm Viatorr stent graft")]
+    sc.treatments = [
+        pta(rng, [mpv]),
+        Treatment("stent", [mpv], "stent placement", "a 10 x {n:6-8}0 mm Viatorr stent graft"),
+    ]
     if rng.random() < 0.5:
         sc.runs.append(post_run(rng, [mpv]))
     return sc
@@ -2658,8 +2860,9 @@ def build_portal(rng: random.Random) -> Scenario:
 
 def atherectomy(rng: random.Random, vessels: list[str]) -> Treatment:
     words = rng.choice(["orbital atherectomy", "directional atherectomy", "atherectomy"])
-    device = rng.choice(["a HawkOne LS catheter", "a 2.1 mm Jetstream catheter",
-                         "a Diamondback 360 1.5 mm crown"])
+    device = rng.choice(
+        ["a HawkOne LS catheter", "a 2.1 mm Jetstream catheter", "a Diamondback 360 1.5 mm crown"]
+    )
     return Treatment("atherectomy", vessels, words, device)
 
 
@@ -2675,8 +2878,8 @@ def build_fem_pop(rng: random.Random) -> Scenario:
     variant = rng.choice(["sfa", "both", "both", "continuous"])
     sev = rng.randint(70, 95)
     if variant == "continuous":
-        lesion = Lesion(rng.choice(["occlusion", "stenosis"]), [sfa, pop], True, sev, "")
-        lesion.words = lesion.kind
+        kind = rng.choice(["occlusion", "stenosis"])
+        lesion = Lesion(kind, [sfa, pop], True, 100 if kind == "occlusion" else sev, kind)
         sc.lesions = [lesion]
         sc.runs.append(lesion_run(rng, lesion))
         targets = [sfa, pop]
@@ -2688,8 +2891,9 @@ def build_fem_pop(rng: random.Random) -> Scenario:
     sc.treatments = [atherectomy(rng, targets), dcb(rng, targets)]
     if rng.random() < 0.7:
         sc.runs.append(pta_post_run(rng, [sfa]))
-    sc.access = [rng.choice([f"artery.common_femoral.{other_side(side)}",
-                             f"artery.common_femoral.{side}"])]
+    sc.access = [
+        rng.choice([f"artery.common_femoral.{other_side(side)}", f"artery.common_femoral.{side}"])
+    ]
     sc.us_access = rng.random() < 0.8
     if rng.random() < 0.5:
         sc.extras.append("angio-only")
@@ -2701,13 +2905,15 @@ def build_fem_pop(rng: random.Random) -> Scenario:
 def build_tibial(rng: random.Random) -> Scenario:
     side = pick_side(rng)
     sc = Scenario("tibial", "tibial", {"arterial", "tibial"}, side, age=(50, 88))
-    tpt, pt, at, per = (f"artery.{b}.{side}" for b in ("tibioperoneal_trunk", "posterior_tibial",
-                                                       "anterior_tibial", "peroneal"))
+    tpt, pt, at, per = (
+        f"artery.{b}.{side}"
+        for b in ("tibioperoneal_trunk", "posterior_tibial", "anterior_tibial", "peroneal")
+    )
     vessels = rng.choice([[tpt, pt], [at], [tpt, per], [at, tpt]])
     target = vessels[-1] if vessels[0] == tpt and len(vessels) > 1 else vessels[0]
-    sev = rng.randint(75, 99)
-    sc.lesions = [Lesion(rng.choice(["stenosis", "occlusion"]), [target], False, sev, "")]
-    sc.lesions[0].words = sc.lesions[0].kind
+    kind = rng.choice(["stenosis", "occlusion"])
+    sev = 100 if kind == "occlusion" else rng.randint(75, 95)
+    sc.lesions = [Lesion(kind, [target], False, sev, kind)]
     sc.runs.append(make_run(rng, vessels, [target], pct=min(sev, 90)))
     sc.treatments = [pta(rng, [target], venous=False)]
     sc.treatments[0].device = "a 2.{n:5-9} x 150 mm balloon"
@@ -2775,9 +2981,14 @@ def build_carotid(rng: random.Random) -> Scenario:
         sc.lesions = [Lesion("stenosis", [ica], False, sev, "stenosis")]
         vessels = [ica] if rng.random() < 0.4 else [cca, ica]
         sc.runs.append(make_run(rng, vessels, [ica], pct=sev))
-    sc.treatments = [Treatment("stent", [ica], rng.choice(["stenting", "stent placement"]),
-                               rng.choice(["a 7-10 x 40 mm tapered Xact stent",
-                                           "an 8 x 30 mm Precise stent"]))]
+    sc.treatments = [
+        Treatment(
+            "stent",
+            [ica],
+            rng.choice(["stenting", "stent placement"]),
+            rng.choice(["a 7-10 x 40 mm tapered Xact stent", "an 8 x 30 mm Precise stent"]),
+        )
+    ]
     if rng.random() < 0.6:
         sc.runs.append(post_run(rng, [ica]))
     sc.access = [rng.choice(["artery.common_femoral.right", "artery.radial.right"])]
@@ -2788,8 +2999,9 @@ def build_carotid(rng: random.Random) -> Scenario:
 
 def build_subclavian(rng: random.Random) -> Scenario:
     side = pick_side(rng, 0.75)
-    sc = Scenario("subclavian", "subclavian", {"arterial", "subclavian-vertebral"}, side,
-                  age=(45, 85))
+    sc = Scenario(
+        "subclavian", "subclavian", {"arterial", "subclavian-vertebral"}, side, age=(45, 85)
+    )
     sca = f"artery.subclavian.{side}"
     sev = rng.randint(70, 95)
     sc.lesions = [Lesion("stenosis", [sca], False, sev, "stenosis")]
@@ -2889,9 +3101,14 @@ def build_coronary(rng: random.Random, mixed: bool = False) -> Scenario:
     sev = rng.randint(70, 90)
     sc.lesions = [Lesion("stenosis", [vid], False, sev, "stenosis")]
     sc.runs.append(coronary_run(rng, vid))
-    sc.treatments = [Treatment("stent", [vid], rng.choice(["drug-eluting stent placement",
-                                                           "PCI with stenting"]),
-                               "a 3.{n:0-5} x {n:18-38} mm Xience stent")]
+    sc.treatments = [
+        Treatment(
+            "stent",
+            [vid],
+            rng.choice(["drug-eluting stent placement", "PCI with stenting"]),
+            "a 3.{n:0-5} x {n:18-38} mm Xience stent",
+        )
+    ]
     if rng.random() < 0.6:
         sc.runs.append(coronary_run(rng, vid, "coronary-post"))
     sc.access = [rng.choice(["artery.radial.right", f"artery.common_femoral.{side}"])]
@@ -2937,7 +3154,10 @@ def build_filter_retrieval(rng: random.Random) -> Scenario:
     sc.access = ["vein.internal_jugular.right"]
     sc.treatments = [
         Treatment(
-            "ivc-filter-retrieval", [ivc], "filter retrieval", "",
+            "ivc-filter-retrieval",
+            [ivc],
+            "filter retrieval",
+            "",
             item="{V:vein.inferior_vena_cava} {PR:ivc-filter-retrieval:filter retrieval}",
             sentence=rng.choice(
                 [
@@ -2959,14 +3179,18 @@ def build_filter_retrieval(rng: random.Random) -> Scenario:
 
 def build_foreign_body(rng: random.Random) -> Scenario:
     sc = Scenario("foreign-body", "foreign-body", {"venous", "foreign-body"}, "right")
-    target = rng.choice(["vein.inferior_vena_cava", "vein.superior_vena_cava",
-                         "vein.common_iliac.right"])
+    target = rng.choice(
+        ["vein.inferior_vena_cava", "vein.superior_vena_cava", "vein.common_iliac.right"]
+    )
     sc.runs.append(make_run(rng, [target], [], rng.choice(["list", "follow-on"])))
     sc.bundling = "foreign-body-retrieval"
     sc.access = ["vein.common_femoral.right"]
     sc.treatments = [
         Treatment(
-            "foreign-body-retrieval", [target], "foreign body retrieval", "",
+            "foreign-body-retrieval",
+            [target],
+            "foreign body retrieval",
+            "",
             item="{PR:foreign-body-retrieval:Intravascular foreign body retrieval}",
             sentence=rng.choice(
                 [
@@ -3068,8 +3292,11 @@ def build_generic(rng: random.Random) -> Scenario:
         sc.lesions = [Lesion("stenosis", [vid], False, rng.randint(70, 90), "stenosis")]
         sc.treatments = [dcb(rng, [vid])]
         sc.access = [f"artery.common_femoral.{other_side(side)}"]
-    sc.runs.append(make_run(rng, [vid], [vid], rng.choice(["list", "follow-on", "passage"]),
-                            sc.lesions[0].severity))
+    sc.runs.append(
+        make_run(
+            rng, [vid], [vid], rng.choice(["list", "follow-on", "passage"]), sc.lesions[0].severity
+        )
+    )
     if rng.random() < 0.5:
         sc.runs.append(post_run(rng, [vid]))
     return sc
@@ -3089,8 +3316,9 @@ def build_no_side(rng: random.Random) -> Scenario:
         sc.lesions = [Lesion("stenosis", [vid], False, rng.randint(70, 90), "stenosis")]
         sc.treatments = [pta(rng, [vid], venous=False)]
         sc.pools = dict(NO_SIDE_ARTERY)
-    sc.runs.append(make_run(rng, [vid], [vid], rng.choice(["list", "follow-on"]),
-                            sc.lesions[0].severity))
+    sc.runs.append(
+        make_run(rng, [vid], [vid], rng.choice(["list", "follow-on"]), sc.lesions[0].severity)
+    )
     return sc
 
 
@@ -3131,12 +3359,19 @@ def build_no_primary(rng: random.Random) -> Scenario:
 
 def build_separate(rng: random.Random) -> Scenario:
     side = pick_side(rng)
-    sc = Scenario("separate-lesions", "iliac-artery", {"arterial", "iliac", "femoropopliteal"},
-                  side, age=(50, 88))
+    sc = Scenario(
+        "separate-lesions",
+        "iliac-artery",
+        {"arterial", "iliac", "femoropopliteal"},
+        side,
+        age=(50, 88),
+    )
     cia = f"artery.common_iliac.{side}"
     sfa = f"artery.superficial_femoral.{rng.choice([side, side, other_side(side)])}"
-    sc.lesions = [Lesion("stenosis", [cia], False, rng.randint(65, 90), "stenosis"),
-                  Lesion("stenosis", [sfa], False, rng.randint(65, 90), "stenosis")]
+    sc.lesions = [
+        Lesion("stenosis", [cia], False, rng.randint(65, 90), "stenosis"),
+        Lesion("stenosis", [sfa], False, rng.randint(65, 90), "stenosis"),
+    ]
     if rng.random() < 0.5:
         sc.runs.append(make_run(rng, [cia, sfa], [cia, sfa], rng.choice(["list", "passage"])))
     else:
@@ -3154,8 +3389,11 @@ def build_separate(rng: random.Random) -> Scenario:
 
 def build_no_finding(rng: random.Random) -> Scenario:
     """IVUS names its vessels but reports no measurement or result for at least one unit."""
-    sc = _base(rng, "no-finding", ("may-thurner", "iliac-artery", "renal-artery", "central",
-                                   "bilateral-iliac"))
+    sc = _base(
+        rng,
+        "no-finding",
+        ("may-thurner", "iliac-artery", "renal-artery", "central", "bilateral-iliac"),
+    )
     sc.runs = [r for r in sc.runs if r.role == "diagnostic" and r.mode != "lesion"] or [
         make_run(rng, list(sc.lesions[0].vessels), [])
     ]
@@ -3166,8 +3404,10 @@ def build_no_finding(rng: random.Random) -> Scenario:
         if everything:
             run.findings = {}
         else:
-            bare = next((v for v in run.vessels if "inferior_vena_cava" in v or
-                         "superior_vena_cava" in v), run.vessels[0])
+            bare = next(
+                (v for v in run.vessels if "inferior_vena_cava" in v or "superior_vena_cava" in v),
+                run.vessels[0],
+            )
             run.findings.pop(bare, None)
     return sc
 

@@ -22,12 +22,31 @@ from .sentences import unwrap_lines
 from .tokenizer import blank_pipeline, literal_pipeline
 
 
-def build_pipeline() -> Language:
-    """A fresh pipeline; build one per process (or per worker) and reuse it."""
+SENTENCE_SPLITTERS = ("ivus", "sentencizer", "pyrush")
+
+
+def build_pipeline(sentences: str = "ivus") -> Language:
+    """A fresh pipeline; build one per process (or per worker) and reuse it.
+
+    ``sentences`` picks the sentence splitter: ``ivus`` (ours, the default), spaCy's
+    ``sentencizer`` or medspaCy's ``pyrush`` — compared in ``bench/sentences.py``.
+    """
     from ._medspacy import Sectionizer
 
     nlp = blank_pipeline()
-    nlp.add_pipe("ivus_sentences")
+    if sentences == "ivus":
+        nlp.add_pipe("ivus_sentences")
+    elif sentences == "sentencizer":
+        nlp.add_pipe("sentencizer")
+    elif sentences == "pyrush":
+        from loguru import logger
+
+        logger.disable("PyRuSH")  # ~160 debug lines per note otherwise
+        import PyRuSH  # noqa: F401  (registers the medspacy_pyrush factory)
+
+        nlp.add_pipe("medspacy_pyrush")
+    else:
+        raise ValueError(f"unknown sentence splitter {sentences!r}; known: {SENTENCE_SPLITTERS}")
     sectionizer = Sectionizer(
         literal_pipeline(nlp),
         rules=None,
