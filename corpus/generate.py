@@ -109,7 +109,8 @@ GUIDE_TAGS = frozenset(
     policy-differs numbered-list filter foreign-body negated planned historical failed ice oct
     duplex us-access pressure no-ivus laterality-missing generic-vessel no-finding
     findings-passage follow-on access-vessel landmark exceeds-mue no-primary terse-template
-    long-narrative all-caps no-headings dictation-slips abbreviations device-names generated""".split()
+    long-narrative all-caps no-headings dictation-slips abbreviations device-names
+    generated""".split()
 )
 
 
@@ -221,9 +222,14 @@ SLASHED: dict[tuple[str, str], str] = {
 REGIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("vein.common_iliac", "vein.external_iliac", "vein.common_femoral"): (
         "iliofemoral",
+        "iliofemoral segment",
         "iliofemoral venous segment",
     ),
-    ("artery.superficial_femoral", "artery.popliteal"): ("femoropopliteal", "fem-pop"),
+    ("artery.superficial_femoral", "artery.popliteal"): (
+        "femoropopliteal segment",
+        "fem-pop segment",
+        "femoropopliteal",
+    ),
     ("vein.femoral", "vein.popliteal"): ("femoropopliteal venous segment",),
 }
 SIDE_FORMS = {
@@ -1562,16 +1568,15 @@ AREAS.update(
             system="vein",
             study_kind="catheterization",
             study_words=("right heart catheterization",),
-            list_study=(
-                "{PR:catheterization:Right heart catheterization}",
-                "{PR:intervention:Percutaneous PFO closure}",
-            ),
+            list_study=("{PR:catheterization:Right heart catheterization}",),
             indication=(
                 "{age}-year-old {sex} with cryptogenic stroke and a patent foramen ovale with "
                 "large right-to-left shunt on bubble study.",
                 "{age} y/o {sex} with recurrent embolic events and PFO.",
             ),
-            study_findings=("{STUDY} showed normal right-sided pressures and no step-up.",),
+            study_findings=(
+                "{STUDY} showed normal {M:pressure:right-sided pressures} and no step-up.",
+            ),
             impression=(
                 "Successful {PR:intervention:PFO closure} under {M:ice:intracardiac echo} "
                 "guidance.",
@@ -1588,6 +1593,14 @@ AREAS.update(
                     "demonstrated the PFO with a long tunnel.",
                     "{M:ice:ICE} imaging from the right atrium was used to guide the transseptal "
                     "crossing and confirm device position.",
+                ),
+                "item-closure": ("{PR:intervention:Percutaneous PFO closure}",),
+                "item-ice": ("{M:ice:Intracardiac echocardiography} guidance",),
+                "closure": (
+                    "A 25 mm Amplatzer PFO occluder was {PR:intervention:deployed} across the "
+                    "septum after balloon sizing.",
+                    "The septal occluder was {PR:intervention:implanted} and a push-pull test "
+                    "confirmed stability.",
                 ),
                 "ice-result": (
                     "Final {M:ice:ICE} images showed a well-seated 25 mm occluder with no "
@@ -1895,7 +1908,7 @@ class Writer:
             plain_findings = ", ".join(mk.finding(f, [sid], True) for f in findings)
             return f"Measurements in the {vm}: {plain_findings}."
         if choice == 5:
-            return f"For the {vm}, {text} {'were' if len(findings) > 1 else 'was'} recorded."
+            return f"For the {vm}, measurements included {text}."
         return cap(f"{text} was measured in the {vm}.")
 
     def run_findings(self, run: Run, links: Sequence[str], skip: Sequence[str] = ()) -> list[str]:
@@ -2038,7 +2051,7 @@ class Writer:
         ma, ia = mk.vessel([run.ends[0]], ids)
         mb, ib = mk.vessel([run.ends[1]], ids)
         word = rng.choice(["into", "into", "through", "to"])
-        prefix = "from the " if word in ("through", "to") else "from the "
+        prefix = "from the "
         extent = mk.extent(f"{ma} {word} the {mb}", "lesion", ia, ib)
         path = mk.pathology(lesion.kind, lesion.words)
         self.tags.add("continuous-lesion")
@@ -2613,7 +2626,7 @@ def build_filter_placement(rng: random.Random) -> Scenario:
     ivc = "vein.inferior_vena_cava"
     side = pick_side(rng)
     sc = Scenario("filter-placement", "filter", {"venous", "filter"}, side)
-    sc.access = [rng.choice([f"vein.common_femoral.{side}", f"vein.internal_jugular.right"])]
+    sc.access = [rng.choice([f"vein.common_femoral.{side}", "vein.internal_jugular.right"])]
     sc.bundling = "ivc-filter-placement"
     sc.study = rng.random() < 0.6  # cavogram documented or bedside IVUS-only placement
     sc.runs.append(make_run(rng, [ivc], [], rng.choice(["list", "follow-on"])))
@@ -3208,7 +3221,9 @@ def build_foreign_body(rng: random.Random) -> Scenario:
 def build_ice(rng: random.Random) -> Scenario:
     sc = Scenario("ice", "ice", {"ice"}, "right", age=(25, 70))
     sc.access = ["vein.common_femoral.right"]
-    sc.extras = ["ice", "ice-result"]
+    sc.extras = ["item-closure", "ice", "closure", "ice-result"]
+    if rng.random() < 0.5:
+        sc.extras.insert(1, "item-ice")
     return sc
 
 
@@ -3254,6 +3269,9 @@ def build_failed(rng: random.Random) -> Scenario:
     side = sc.side
     sfa = f"artery.superficial_femoral.{side}"
     sc.runs = []
+    lesion = sc.lesions[0]
+    lesion.kind = lesion.words = "occlusion"
+    lesion.severity = 100
     if rng.random() < 0.5:
         pop = f"artery.popliteal.{side}"
         sc.runs.append(make_run(rng, [pop], [], "list"))
@@ -3623,16 +3641,80 @@ def header(note_id: str, tags: Sequence[str], gold: Gold) -> str:
 # =============================================================================================
 # Lint: words the guide says are always annotated must sit inside a span
 # =============================================================================================
-MUST_MARK = re.compile(
-    r"\b(iliac|femoral|popliteal|tibial|peroneal|renal(?! disease| failure| function)|jugular|subclavian|carotid|vertebral|"
-    r"vena cava|cava|IVC|SVC|aorta|aortic|CIV|EIV|CFV|CFA|SFA|CIA|EIA|SMA|LAD|RCA|portal|"
-    r"mesenteric(?! ischemia)|brachiocephalic|iliofemoral|femoropopliteal|aortoiliac|innominate|axillary|cephalic|basilic|(?<!ankle-)brachial|radial|gonadal|"
-    r"IVUS|ultrasound|echo\w*|OCT|duplex|venogram|venography|angiogram|angiography|arteriogram|"
-    r"aortogram|cavogram|venacavogram|stenosis|thrombus|DVT|occlusion|dissection|plaque|"
-    r"aneurysm|compression(?! therapy| stockings| for)|"
-    r"angioplasty|venoplasty|PTA|atherectomy|thrombectomy|thrombolysis|EVAR|TEVAR)\b",
-    re.IGNORECASE,
+MUST_MARK_WORDS = (
+    # vessels
+    "iliac",
+    "femoral",
+    "popliteal",
+    "tibial",
+    "peroneal",
+    "renal(?! disease| failure| function)",
+    "jugular",
+    "subclavian",
+    "carotid",
+    "vertebral",
+    "vena cava",
+    "cava",
+    "IVC",
+    "SVC",
+    "aorta",
+    "aortic",
+    "CIV",
+    "EIV",
+    "CFV",
+    "CFA",
+    "SFA",
+    "CIA",
+    "EIA",
+    "SMA",
+    "LAD",
+    "RCA",
+    "portal",
+    "mesenteric(?! ischemia)",
+    "brachiocephalic",
+    "iliofemoral",
+    "femoropopliteal",
+    "aortoiliac",
+    "innominate",
+    "axillary",
+    "cephalic",
+    "basilic",
+    "(?<!ankle-)brachial",
+    "radial",
+    "gonadal",
+    # modalities and studies
+    "IVUS",
+    "ultrasound",
+    r"echo\w*",
+    "OCT",
+    "duplex",
+    "venogram",
+    "venography",
+    "angiogram",
+    "angiography",
+    "arteriogram",
+    "aortogram",
+    "cavogram",
+    "venacavogram",
+    # pathology and treatment
+    "stenosis",
+    "thrombus",
+    "DVT",
+    "occlusion",
+    "dissection",
+    "plaque",
+    "aneurysm",
+    "compression(?! therapy| stockings| for)",
+    "angioplasty",
+    "venoplasty",
+    "PTA",
+    "atherectomy",
+    "thrombectomy",
+    "thrombolysis",
+    "EVAR",
+    "TEVAR",
 )
+MUST_MARK = re.compile(r"\b(" + "|".join(MUST_MARK_WORDS) + r")\b", re.IGNORECASE)
 
 
 def lint(text: str, spans: Sequence[dict]) -> list[str]:
