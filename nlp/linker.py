@@ -40,6 +40,7 @@ ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
 FOLLOW_ON_LIMIT = 12  # sentences; a findings list after "measurements as follows" runs long
 BETWEEN_GLUE = frozenset({"and", "the", "&"})
 WIRE_PREPOSITIONS = frozenset({"into", "to", "in", "the", "a", "across", "up", "down"})
+NEGATIONS = frozenset({"no", "without", "neither", "nor"})  # "No intraluminal webs." is a result
 PULLBACK_WORDS = frozenset(
     {"pulled", "pullback", "pull-back", "withdrawn", "withdrew", "retracted"}
 )
@@ -371,14 +372,12 @@ def _follow_on(
         if not named_by_sent.get(nxt) and end - start <= 6 and _ends_with_colon(doc, start, end):
             heading, paragraph = True, state.paragraph_of_unit[nxt]  # "Measurements:" opens a list
             continue
-        competing = any(
-            clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct
-        )
-        if competing and not findings_by_sent.get(nxt):
+        if any(clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct):
             break
         has_finding = bool(findings_by_sent.get(nxt))
         has_result = any(start <= p.start < end for p in state.pathologies) and any(
-            state.lower[i] in cue.result_verbs for i in range(start, end)
+            state.lower[i] in cue.result_verbs or state.lower[i] in NEGATIONS
+            for i in range(start, end)
         )
         list_line = (
             (in_findings_section or heading)
