@@ -28,7 +28,7 @@ def main() -> None:
     docs = [d for split in ("train", "dev") for d in read_jsonl(ROOT / "corpus" / f"{split}.jsonl")]
     rows = {}
     for name in SENTENCE_SPLITTERS:
-        nlp = build_pipeline(sentences=name)
+        nlp = build_pipeline(splitter=name)
         splitter = nlp.pipeline[0][1]
         coder = Coder(Extractor(nlp))
         texts = [unwrap_lines(d["text"]) for d in docs]

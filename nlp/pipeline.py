@@ -21,24 +21,23 @@ from .rules_io import HEADING_BOUNDARY, extractor_version, ivus_gate, section_ru
 from .sentences import unwrap_lines
 from .tokenizer import blank_pipeline, literal_pipeline
 
-
 SENTENCE_SPLITTERS = ("ivus", "sentencizer", "pyrush")
 
 
-def build_pipeline(sentences: str = "ivus") -> Language:
+def build_pipeline(splitter: str = "ivus") -> Language:
     """A fresh pipeline; build one per process (or per worker) and reuse it.
 
-    ``sentences`` picks the sentence splitter: ``ivus`` (ours, the default), spaCy's
+    ``splitter`` picks the sentence splitter: ``ivus`` (ours, the default), spaCy's
     ``sentencizer`` or medspaCy's ``pyrush`` — compared in ``bench/sentences.py``.
     """
     from ._medspacy import Sectionizer
 
     nlp = blank_pipeline()
-    if sentences == "ivus":
+    if splitter == "ivus":
         nlp.add_pipe("ivus_sentences")
-    elif sentences == "sentencizer":
+    elif splitter == "sentencizer":
         nlp.add_pipe("sentencizer")
-    elif sentences == "pyrush":
+    elif splitter == "pyrush":
         from loguru import logger
 
         logger.disable("PyRuSH")  # ~160 debug lines per note otherwise
@@ -46,7 +45,7 @@ def build_pipeline(sentences: str = "ivus") -> Language:
 
         nlp.add_pipe("medspacy_pyrush")
     else:
-        raise ValueError(f"unknown sentence splitter {sentences!r}; known: {SENTENCE_SPLITTERS}")
+        raise ValueError(f"unknown sentence splitter {splitter!r}; known: {SENTENCE_SPLITTERS}")
     sectionizer = Sectionizer(
         literal_pipeline(nlp),
         rules=None,
