@@ -221,6 +221,8 @@ def _is_treatment_object(doc: Doc, state: State, mention: VMention, cue: CueFile
     for procedure in state.procedures:
         if procedure.kind in cue.treatment_procedures and procedure.start == mention.end:
             return True
+        if procedure.start <= mention.start and mention.end <= procedure.end:
+            return True  # "inferior vena cava filter placement" names where a device went
     return False
 
 
@@ -268,6 +270,11 @@ class _Clauses:
         self.treatment: set[int] = {
             state.clause_of[i] for i, word in enumerate(state.lower) if word in cue.treatment_words
         }
+        self.treatment_segments: set[int] = {
+            state.segment_of[p.start]
+            for p in state.procedures
+            if p.kind in cue.treatment_procedures
+        }
 
     def competing_segment(self, token: int) -> bool:
         segment = self.state.segment_of[token]
@@ -277,6 +284,10 @@ class _Clauses:
         """A mention an IVUS statement of the same sentence may have examined."""
         if self.competing_segment(mention.start):
             return False
+        segment = self.state.segment_of[mention.start]
+        in_list = self.state.section_of[mention.start] == "procedures"
+        if in_list and segment in self.treatment_segments and segment not in self.ivus_segments:
+            return False  # "1. IVUS of the IVC, balloon venoplasty of the left CIV": another item
         clause = self.state.clause_of[mention.start]
         if clause in self.ivus_clauses:
             return True
