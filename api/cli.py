@@ -213,7 +213,7 @@ def _load_extra_commands() -> None:
     """Import the modules that register further subcommands, when they are installed."""
     import importlib
 
-    for module in ("api.evaluate_cli", "api.corpus_cli", "api.serve_cli", "models.cli"):
+    for module in ("api.evaluate_cli", "api.corpus_cli", "api.serve_cli", "api.train_cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
