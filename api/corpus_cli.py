@@ -42,6 +42,15 @@ def _register(parser: argparse.ArgumentParser) -> None:
     export.add_argument("gold", metavar="JSONL")
     export.add_argument("out", metavar="DIR")
     export.set_defaults(handler=run_export)
+    agree = sub.add_parser("agreement", help="inter-annotator agreement of two annotations")
+    agree.add_argument("first", metavar="PATH", help="gold .jsonl, or a folder of .note files")
+    agree.add_argument(
+        "second", metavar="PATH", help="the second annotation (.jsonl or folder of .note)"
+    )
+    agree.add_argument(
+        "--policy", default="sir", help="policy for the code comparison (default: sir)"
+    )
+    agree.set_defaults(handler=run_agreement)
     imp = sub.add_parser("import-brat", help="read a brat collection back into gold JSON lines")
     imp.add_argument("folder", metavar="DIR")
     imp.add_argument("out", metavar="JSONL")
@@ -104,6 +113,27 @@ def corpus_stats(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def run_stats(args: argparse.Namespace) -> int:
     docs = [doc for path in args.paths for doc in read_jsonl(path)]
     json.dump(corpus_stats(docs), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _load_any(path: str) -> list[dict[str, Any]]:
+    from rules_core.gold import compile_note
+
+    folder = Path(path)
+    if folder.is_dir():
+        return [
+            compile_note(p.read_text(encoding="utf-8"), split="train")
+            for p in sorted(folder.glob("*.note"))
+        ]
+    return list(read_jsonl(path))
+
+
+def run_agreement(args: argparse.Namespace) -> int:
+    from models.evaluation import agreement
+
+    result = agreement(_load_any(args.first), _load_any(args.second), args.policy)
+    json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
 

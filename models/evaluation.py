@@ -409,3 +409,74 @@ def _brief(agg: dict[str, Any]) -> dict[str, Any]:
         "vessel_f1": agg["vessel"]["f1"],
         "link_f1": agg["links"]["f1"],
     }
+
+
+# --- inter-annotator agreement --------------------------------------------------------------------
+def agreement(
+    first: Sequence[dict[str, Any]], second: Sequence[dict[str, Any]], policy: str
+) -> dict[str, Any]:
+    """Agreement of two annotations of the same notes (matched by text): code exact match, vessel
+    and span F1 (one annotator taken as reference; F1 is symmetric), linked vessel mentions, and
+    Cohen's kappa over the assertions of IVUS spans both marked (scikit-learn ``cohen_kappa_score``)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    by_text = {doc["text"]: doc for doc in second}
+    pairs = [(doc, by_text[doc["text"]]) for doc in first if doc["text"] in by_text]
+    spans = {label: Counts() for label in LABELS}
+    vessels, linked = Counts(), Counts()
+    exact = 0
+    assertion_pairs: list[tuple[str, str]] = []
+    disagreements = []
+    for a, b in pairs:
+        codes_a, codes_b = a["expected"][policy], b["expected"][policy]
+        exact += codes_a == codes_b
+        if codes_a != codes_b:
+            disagreements.append({"document": a["id"], "first": codes_a, "second": codes_b})
+        va, vb = set(a["vessels"]), set(b["vessels"])
+        vessels.add(Counts(len(va & vb), len(vb - va), len(va - vb)))
+        maps = {}
+        for label in LABELS:
+            sa = [s for s in a["spans"] if s["label"] == label]
+            sb = [s for s in b["spans"] if s["label"] == label]
+            mapping = match_overlap(sa, sb)
+            maps[label] = mapping
+            spans[label].add(Counts(len(mapping), len(sb) - len(mapping), len(sa) - len(mapping)))
+        by_id_a = {s["id"]: s for s in a["spans"]}
+        by_id_b = {s["id"]: s for s in b["spans"]}
+        for pid, gid in maps["IVUS"].items():
+            assertion_pairs.append(
+                (
+                    by_id_a[gid]["attrs"].get("assertion", "affirmed"),
+                    by_id_b[pid]["attrs"].get("assertion", "affirmed"),
+                )
+            )
+
+        def linked_ids(doc: dict[str, Any]) -> set[str]:
+            spans_by_id = {s["id"]: s for s in doc["spans"]}
+            return {
+                link["vessel"]
+                for link in doc["links"]
+                if spans_by_id[link["ivus"]]["attrs"].get("assertion", "affirmed") == "affirmed"
+            }
+
+        la = linked_ids(a)
+        lb = {maps["VESSEL"].get(v, f"only-second:{v}") for v in linked_ids(b)}
+        linked.add(Counts(len(la & lb), len(lb - la), len(la - lb)))
+        del by_id_b
+    kappa = None
+    if assertion_pairs:
+        y_a, y_b = zip(*assertion_pairs, strict=True)
+        kappa = (
+            round(float(cohen_kappa_score(y_a, y_b)), 4) if len(set(y_a) | set(y_b)) > 1 else 1.0
+        )
+    return {
+        "documents": len(pairs),
+        "policy": policy,
+        "code_exact_match": round(exact / len(pairs), 4) if pairs else None,
+        "vessel": vessels.prf(),
+        "linked_mentions": linked.prf(),
+        "spans_overlap": {label: counts.prf() for label, counts in spans.items()},
+        "assertion_kappa": kappa,
+        "assertion_pairs": len(assertion_pairs),
+        "code_disagreements": disagreements,
+    }
