@@ -417,7 +417,7 @@ def agreement(
 ) -> dict[str, Any]:
     """Agreement of two annotations of the same notes (matched by text): code exact match, vessel
     and span F1 (one annotator taken as reference; F1 is symmetric), linked vessel mentions, and
-    Cohen's kappa over the assertions of IVUS spans both marked (scikit-learn ``cohen_kappa_score``)."""
+    Cohen's kappa over the assertions of IVUS spans both marked (scikit-learn)."""
     from sklearn.metrics import cohen_kappa_score
 
     by_text = {doc["text"]: doc for doc in second}
