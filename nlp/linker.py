@@ -40,6 +40,7 @@ ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
 FOLLOW_ON_LIMIT = 12  # sentences; a findings list after "measurements as follows" runs long
 BETWEEN_GLUE = frozenset({"and", "the", "&"})
 WIRE_PREPOSITIONS = frozenset({"into", "to", "in", "the", "a", "across", "up", "down"})
+IMAGING_DEVICES = frozenset({"probe", "transducer", "catheter", "pullback", "pull-back", "ivus"})
 NEGATIONS = frozenset({"no", "without", "neither", "nor"})  # "No intraluminal webs." is a result
 PULLBACK_WORDS = frozenset(
     {"pulled", "pullback", "pull-back", "withdrawn", "withdrew", "retracted"}
@@ -169,7 +170,10 @@ def _is_access(
 
 
 def _is_landmark(state: State, mention: VMention, cue: CueFile, phrases: PhraseIndex) -> bool:
-    if phrases.ends_at(state.lower, mention.start):
+    start = mention.start
+    while start > 0 and state.lower[start - 1] in cue.landmark_skip:
+        start -= 1  # "below the lowest renal vein", "beyond the left subclavian artery"
+    if phrases.ends_at(state.lower, mention.start) or phrases.ends_at(state.lower, start):
         return True
     nxt = mention.end
     return nxt < len(state.lower) and state.lower[nxt] in cue.landmark_after
@@ -218,6 +222,9 @@ def _is_treatment_object(doc: Doc, state: State, mention: VMention, cue: CueFile
         j -= 1
     if j >= 0 and state.lower[j] == "of":
         return False
+    following = state.lower[mention.end] if mention.end < len(state.lower) else ""
+    if following in cue.treatment_after:
+        return True  # "carotid-subclavian bypass", "left ovarian vein embolization"
     for procedure in state.procedures:
         if procedure.kind in cue.treatment_procedures and procedure.start == mention.end:
             return True
@@ -371,10 +378,32 @@ def _follow_on(
     out = []
     first, last = state.units[sent]
     section = state.section_of[first]
+    if section == "impression":
+        return out  # an impression lists conclusions, not the run's measurements
     in_findings_section = section == "ivus_findings"
     heading = _ends_with_colon(doc, first, last)
     paragraph = state.paragraph_of_unit[sent]
-    for nxt in range(sent + 1, min(sent + 1 + FOLLOW_ON_LIMIT, len(state.units))):
+
+    def qualifies(unit: int) -> bool:
+        start, end = state.units[unit]
+        lower = state.lower[start:end]
+        has_finding = bool(findings_by_sent.get(unit))
+        has_result = any(start <= p.start < end for p in state.pathologies) and any(
+            w in cue.result_verbs or w in NEGATIONS for w in lower
+        )
+        list_line = (
+            (in_findings_section or heading)
+            and bool(named_by_sent.get(unit))
+            and end - start <= cue.list_line_max_tokens
+        )
+        words = set(lower)
+        imaging = bool(
+            words & cue.imaging_words and words & IMAGING_DEVICES and not words & cue.wire_words
+        )  # "The probe was pulled back from the renal hilum into the IVC."
+        return has_finding or has_result or list_line or imaging
+
+    limit = min(sent + 1 + FOLLOW_ON_LIMIT, len(state.units))
+    for nxt in range(sent + 1, limit):
         start, end = state.units[nxt]
         if nxt in ivus_sents or state.section_of[start] != section:
             break
@@ -385,19 +414,16 @@ def _follow_on(
             continue
         if any(clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct):
             break
-        has_finding = bool(findings_by_sent.get(nxt))
-        has_result = any(start <= p.start < end for p in state.pathologies) and any(
-            state.lower[i] in cue.result_verbs or state.lower[i] in NEGATIONS
-            for i in range(start, end)
-        )
-        list_line = (
-            (in_findings_section or heading)
-            and bool(named_by_sent.get(nxt))
-            and end - start <= cue.list_line_max_tokens
-        )
-        if not (has_finding or has_result or list_line):
-            break
-        out.append(nxt)
+        if qualifies(nxt):
+            out.append(nxt)
+            continue
+        later = [
+            u
+            for u in range(nxt + 1, limit)
+            if state.sent_of[state.units[u][0]] == state.sent_of[start] and u not in ivus_sents
+        ]
+        if not any(qualifies(u) for u in later):
+            break  # a piece of a run-on sentence goes on when a later piece reports results
     return out
 
 
@@ -429,7 +455,20 @@ def _antecedent(
         if state.section_of[p_start] != section:
             break
         mentions = named_by_sent.get(prev, []) + treated_by_sent.get(prev, [])
-        if mentions and clause_has(doc, state, mentions[0].start, cue.treatment_words):
+        p_end = state.units[prev][1]
+        treated = (
+            any(
+                p_start <= p.start < p_end and p.kind in cue.treatment_procedures
+                for p in state.procedures
+            )
+            or clause_has(doc, state, mentions[0].start, cue.treatment_words)
+            if mentions
+            else False
+        )
+        competing = any(p_start <= m.start < p_end for m in state.modalities) or any(
+            p_start <= p.start < p_end and p.kind in COMPETING_PROCEDURES for p in state.procedures
+        )
+        if mentions and treated and not competing:
             return sorted(mentions, key=lambda m: m.start)
     return []
 

@@ -90,6 +90,9 @@ class CueFile(_Strict):
     long_sentence_tokens: int
     transit_after: frozenset[str]
     reference_ivus_before: tuple[str, ...]
+    landmark_skip: frozenset[str]
+    treatment_after: frozenset[str]
+    caps_ambiguous_terms: frozenset[str]
 
 
 def _read(name: str, model: type[_Strict]) -> Any:
@@ -250,3 +253,11 @@ def extractor_version() -> str:
     for name in ALL_FILES:
         digest.update(read_json_rule_file(PACKAGE, name)[1])
     return f"nlp.{digest.hexdigest()[:10]}"
+
+
+def extractor_version_with_linker(linker_version: str | None = None) -> str:
+    """:func:`extractor_version`, plus ``.<mode>-<weights digest>`` when a learned linker
+    (``model`` or ``hybrid``, :mod:`nlp.learned_linker`) decides the links: results made with
+    another linker or other weights carry another version."""
+    base = extractor_version()
+    return f"{base}.{linker_version}" if linker_version else base

@@ -20,6 +20,7 @@ from spacy.util import filter_spans
 from rules_core.ontology import Term, load_ontology
 
 from ._medspacy import TargetMatcher, TargetRule
+from .mentions import side_of_token
 from .rules_io import cues, target_rules
 from .state import State, Target, VMention, state_of
 from .tokenizer import literal_pipeline
@@ -166,7 +167,11 @@ class IvusTargets:
         def term_of(span: Span) -> Term:
             return self.terms[rule_of[(span.start, span.end, VESSEL)].metadata["term"]]
 
-        vessels = [s for s in by_label.get(VESSEL, []) if _case_fits(s, term_of(s))]
+        vessels = [
+            s
+            for s in by_label.get(VESSEL, [])
+            if _case_fits(s, term_of(s)) and not self._caps_word(doc, s, by_label.get(VESSEL, []))
+        ]
         kept[VESSEL] = filter_spans(vessels)
         for index, span in enumerate(sorted(kept[VESSEL], key=lambda s: s.start)):
             term = term_of(span)
@@ -226,6 +231,25 @@ class IvusTargets:
             for i in range(start, end):
                 sections[i] = category
         state.section_of = sections
+
+    def _caps_word(self, doc: Doc, span: Span, vessels: list[Span]) -> bool:
+        """'AT' in an ALL-CAPS line is the word 'at' unless a side or another vessel name stands
+        right next to it ("R AT", "TPT AND AT")."""
+        if span.text not in self.cues.caps_ambiguous_terms:
+            return False
+        line_start = span.start
+        while line_start > 0 and "\n" not in doc[line_start - 1].text:
+            line_start -= 1
+        letters = [c for t in doc[line_start : span.start] for c in t.text if c.isalpha()]
+        if not letters or not all(c.isupper() for c in letters[-40:]):
+            return False
+        if span.start > 0 and side_of_token(doc[span.start - 1].text):
+            return False
+        return not any(
+            0 < abs(other.start - span.start) <= 3
+            and other.text not in self.cues.caps_ambiguous_terms
+            for other in vessels
+        )
 
     def _linking_units(self, doc: Doc, state: State) -> None:
         """The spans the linker treats as sentences: sentences, except that a run-on sentence
