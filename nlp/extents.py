@@ -13,8 +13,12 @@ stent or balloon words, ``lesion`` when a pathology stands earlier in the clause
 
 from __future__ import annotations
 
+from typing import Any
+
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from rules_core.ontology import load_ontology
 
 from .mentions import LIST_GLUE
 from .rules_io import cues
@@ -39,7 +43,10 @@ def find_extents(doc: Doc, state: State) -> None:
         between = [state.lower[i] for i in range(first.end, second.start)]
         if not between or len(between) > 8:
             continue
-        if any(w not in cue.extent_connectors and w not in DETERMINERS for w in between):
+        if any(
+            w not in cue.extent_connectors and w not in DETERMINERS and not _is_number(w)
+            for w in between
+        ):
             continue
         if not any(w in cue.extent_core for w in between):
             continue
@@ -55,8 +62,12 @@ def find_extents(doc: Doc, state: State) -> None:
         if not (has_from or continuity or strong or imaging):
             continue
         last = _list_tail(doc, state, mentions, index + 1)
-        number += 1
         kind, pathology = _kind(doc, state, first, last, clause, imaging)
+        if kind != "lesion" and _continuing(state, first.start, between, cue):
+            kind = "lesion"  # "plaque extending from the CIA into the first 15 mm of the EIA"
+        if kind != "lesion" and _branch_and_parent(first, last):
+            continue  # a pullback from the SMA back to the aorta does not image the aorta
+        number += 1
         state.extents.append(
             XExtent(
                 id=f"x{number}",
@@ -68,6 +79,28 @@ def find_extents(doc: Doc, state: State) -> None:
                 pathology=pathology,
             )
         )
+
+
+def _is_number(word: str) -> bool:
+    return word.replace(".", "", 1).isdigit()
+
+
+def _branch_and_parent(a: VMention, b: VMention) -> bool:
+    ontology = load_ontology()
+    return any(
+        ontology.branch_parent(x, y) or ontology.branch_parent(y, x)
+        for x in a.candidates
+        for y in b.candidates
+    )
+
+
+def _continuing(state: State, start: int, between: list[str], cue: Any) -> bool:
+    """Continuity words join the two ends ("extending into", "continuous from ... into") and
+    nothing says the disease is several lesions."""
+    before = state.lower[max(0, start - 4) : start]
+    if not any(w in cue.continuity_words for w in (*between, *before)):
+        return False
+    return not any(w in cue.separate_words for w in state.lower[max(0, start - 12) : start])
 
 
 def _distinct(mentions: list[VMention]) -> list[VMention]:

@@ -79,6 +79,63 @@ def assign_roles(doc: Doc, state: State) -> None:
             mention.role = "transit"
         elif _is_treatment_object(doc, state, mention, cue):
             mention.role = "treated"
+    mark_parents_of_branches(state)
+
+
+POSITIONAL = frozenset({"into", "to", "toward", "towards"})
+MOVEMENT = frozenset(
+    {
+        "pulled",
+        "pullback",
+        "withdrawn",
+        "advanced",
+        "flared",
+        "protruding",
+        "protrudes",
+        "extends",
+        "back",
+    }
+)
+
+
+def mark_parents_of_branches(state: State) -> None:
+    """'advanced into the SMA and pulled back to the aorta', 'flared 1 mm into the aorta': the
+    parent a side branch leaves, named as a position beside the branch, is a landmark."""
+    ontology = load_ontology()
+    by_sent: dict[int, list[VMention]] = {}
+    for mention in state.vessels:
+        by_sent.setdefault(state.sent_of[mention.start], []).append(mention)
+    lesion_ends = {e.first for e in state.extents if e.kind == "lesion"} | {
+        e.second for e in state.extents if e.kind == "lesion"
+    }
+    for sent, mentions in by_sent.items():
+        start, end = state.sentences[sent]
+        if MOVEMENT.isdisjoint(state.lower[start:end]):
+            continue
+        for mention in mentions:
+            if mention.role != "named" or mention.id in lesion_ends:
+                continue
+            j = mention.start - 1
+            while j >= 0 and (
+                state.lower[j] in DETERMINERS
+                or state.lower[j] in {"mm", "cm"}
+                or _number(state.lower[j])
+            ):
+                j -= 1
+            if j < 0 or state.lower[j] not in POSITIONAL:
+                continue
+            if any(
+                ontology.branch_parent(child, parent)
+                for other in mentions
+                if other is not mention and other.role == "named"
+                for child in other.candidates
+                for parent in mention.candidates
+            ):
+                mention.role = "landmark"
+
+
+def _number(word: str) -> bool:
+    return word.replace(".", "", 1).isdigit()
 
 
 def _spread_between(state: State, ordered: list[VMention], index: int) -> None:
@@ -407,8 +464,10 @@ def _follow_on(
         start, end = state.units[nxt]
         if nxt in ivus_sents or state.section_of[start] != section:
             break
-        if state.paragraph_of_unit[nxt] != paragraph and not (heading and not out):
-            break
+        if state.paragraph_of_unit[nxt] != paragraph:
+            if not (heading and not out):
+                break
+            paragraph = state.paragraph_of_unit[nxt]  # a findings list may start after a blank line
         if not named_by_sent.get(nxt) and end - start <= 6 and _ends_with_colon(doc, start, end):
             heading, paragraph = True, state.paragraph_of_unit[nxt]  # "Measurements:" opens a list
             continue

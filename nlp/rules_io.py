@@ -93,6 +93,7 @@ class CueFile(_Strict):
     landmark_skip: frozenset[str]
     treatment_after: frozenset[str]
     caps_ambiguous_terms: frozenset[str]
+    caps_word_followers: frozenset[str]
 
 
 def _read(name: str, model: type[_Strict]) -> Any:

@@ -237,6 +237,10 @@ class IvusTargets:
         right next to it ("R AT", "TPT AND AT")."""
         if span.text not in self.cues.caps_ambiguous_terms:
             return False
+        if span.end < len(doc) and (
+            doc[span.end].lower_ in self.cues.caps_word_followers or doc[span.end].like_num
+        ):
+            return True  # "AT THE HILUM", "AT 12 ATM"
         line_start = span.start
         while line_start > 0 and "\n" not in doc[line_start - 1].text:
             line_start -= 1

@@ -217,8 +217,9 @@ def _record(work: _Work, vessel: Vessel) -> ExaminedVessel:
 
 def expand_examined_extents(work: _Work) -> list[tuple[list[str], Any]]:
     """An extent whose two ends were examined names the vessels between them too (RULEBOOK 5:
-    "through an extent 'pullback from X to Y'"). Returns the lesion extents as vessel-id lists
-    for :func:`merge_continuous_lesions`."""
+    "through an extent 'pullback from X to Y'"). An end naming both sides ("into both common
+    iliac veins") spans a path to each. Returns the lesion extents as vessel-id lists for
+    :func:`merge_continuous_lesions`."""
     lesions: list[tuple[list[str], Any]] = []
     document_system = work.facts.document_system
     for extent in work.facts.extents:
@@ -229,20 +230,20 @@ def expand_examined_extents(work: _Work) -> list[tuple[list[str], Any]]:
             continue
         starts = normalize_mention(start_m, work.ontology, document_system).vessels
         ends = normalize_mention(end_m, work.ontology, document_system).vessels
-        if len(starts) != 1 or len(ends) != 1:
-            continue
-        path = expand_path(work.ontology, starts[0], ends[0], extent.id)
-        if path is None:
-            continue
+        if len(starts) * len(ends) > 4:
+            continue  # regional words on both ends: no single path
         ivus_spans = work.examined[extent.start_vessel] + work.examined[extent.end_vessel]
-        ids = []
-        for vessel in path:
-            record = _record(work, vessel)
-            record.add("extent", extent.span)
-            for span in ivus_spans:
-                record.add("ivus", span)
-            ids.append(vessel.id)
-        if extent.kind is ExtentKind.LESION:
+        ids: list[str] = []
+        for start in starts:
+            for end in ends:
+                for vessel in expand_path(work.ontology, start, end, extent.id) or []:
+                    record = _record(work, vessel)
+                    record.add("extent", extent.span)
+                    for span in ivus_spans:
+                        record.add("ivus", span)
+                    if vessel.id not in ids:
+                        ids.append(vessel.id)
+        if ids and extent.kind is ExtentKind.LESION:
             lesions.append((ids, extent))
     return lesions
 

@@ -39,6 +39,7 @@ class VesselEntry(_Strict):
     paired: bool
     label: str
     territory: str
+    side_branch: bool = False
     names: tuple[str, ...] = ()
     bare: bool = False
     terms: tuple[str, ...] = ()
@@ -181,6 +182,14 @@ class Ontology:
         self._check_references()
         self.terms: tuple[Term, ...] = tuple(self._derive_terms())
         self._graph = self._build_graph()
+        self.parents: dict[str, set[str]] = {}
+        for a, b in data.adjacency:
+            self.parents.setdefault(self.split_side(b)[0], set()).add(self.split_side(a)[0])
+
+    def branch_parent(self, child: str, parent: str) -> bool:
+        """Whether ``child`` is a side branch leaving ``parent`` (renal artery and aorta)."""
+        entry = self.vessels.get(child)
+        return bool(entry and entry.side_branch and parent in self.parents.get(child, ()))
 
     # --- validation -------------------------------------------------------------------------
     def _check_references(self) -> None:
