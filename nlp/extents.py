@@ -97,7 +97,7 @@ def _branch_and_parent(a: VMention, b: VMention) -> bool:
 def _continuing(state: State, start: int, between: list[str], cue: Any) -> bool:
     """Continuity words join the two ends ("extending into", "continuous from ... into") and
     nothing says the disease is several lesions."""
-    before = state.lower[max(0, start - 4) : start]
+    before = state.lower[max(0, start - 8) : start]
     if not any(w in cue.continuity_words for w in (*between, *before)):
         return False
     return not any(w in cue.separate_words for w in state.lower[max(0, start - 12) : start])

@@ -82,6 +82,24 @@ def assign_roles(doc: Doc, state: State) -> None:
     mark_parents_of_branches(state)
 
 
+LANDMARK_GAP = frozenset(
+    {
+        "origin",
+        "origins",
+        "ostium",
+        "ostia",
+        "orifice",
+        "takeoff",
+        "(",
+        ")",
+        "left",
+        "right",
+        "was",
+        "were",
+        "is",
+        "are",
+    }
+)
 POSITIONAL = frozenset({"into", "to", "toward", "towards"})
 MOVEMENT = frozenset(
     {
@@ -232,8 +250,12 @@ def _is_landmark(state: State, mention: VMention, cue: CueFile, phrases: PhraseI
         start -= 1  # "below the lowest renal vein", "beyond the left subclavian artery"
     if phrases.ends_at(state.lower, mention.start) or phrases.ends_at(state.lower, start):
         return True
-    nxt = mention.end
-    return nxt < len(state.lower) and state.lower[nxt] in cue.landmark_after
+    for word in state.lower[mention.end : mention.end + 5]:
+        if word in cue.landmark_after:
+            return True  # "the hypogastric origin marked at 62 mm", "renal arteries were marked"
+        if word not in LANDMARK_GAP:
+            return False
+    return False
 
 
 def _is_transit(state: State, mention: VMention, cue: CueFile) -> bool:

@@ -195,6 +195,10 @@ def distribute_over_lists(doc: Doc, state: State) -> None:
             chains.append([mention])
         previous = mention
     for chain in chains:
+        if len(chain) > 1:
+            for mention in chain[1:]:
+                if mention.plural and mention.side is None:
+                    mention.plural = False  # "the femoral and common femoral veins": a shared head
         side = None
         for mention in chain:
             if mention.side is not None:
