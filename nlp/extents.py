@@ -95,12 +95,20 @@ def _branch_and_parent(a: VMention, b: VMention) -> bool:
 
 
 def _continuing(state: State, start: int, between: list[str], cue: Any) -> bool:
-    """Continuity words join the two ends ("extending into", "continuous from ... into") and
-    nothing says the disease is several lesions."""
+    """Continuity words join the two ends ("extending into", "continuous plaque beginning in the
+    CCA and running into the ICA") of a lesion named just before, and nothing says the disease is
+    several lesions. A "continuous pullback" is no lesion."""
     before = state.lower[max(0, start - 8) : start]
     if not any(w in cue.continuity_words for w in (*between, *before)):
         return False
-    return not any(w in cue.separate_words for w in state.lower[max(0, start - 12) : start])
+    clause = state.clause_of[start]
+    lesion = any(
+        state.clause_of[p.start] == clause and 0 <= start - p.end <= 12
+        for p in (*state.pathologies, *state.findings)  # "plaque burden extending from ..."
+    )
+    return lesion and not any(
+        w in cue.separate_words for w in state.lower[max(0, start - 12) : start]
+    )
 
 
 def _distinct(mentions: list[VMention]) -> list[VMention]:

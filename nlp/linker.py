@@ -301,9 +301,13 @@ def _is_treatment_object(doc: Doc, state: State, mention: VMention, cue: CueFile
         j -= 1
     if j >= 0 and state.lower[j] == "of":
         return False
-    following = state.lower[mention.end] if mention.end < len(state.lower) else ""
-    if following in cue.treatment_after:
-        return True  # "carotid-subclavian bypass", "left ovarian vein embolization"
+    for word in state.lower[mention.end : mention.end + 4]:
+        if word in cue.treatment_after:
+            return True  # "carotid-subclavian bypass", "left ovarian vein embolization"
+        if word not in {"-", "/", "to"} and not word.isalpha():
+            break
+        if word not in {"-", "/", "to", "subclavian", "carotid", "axillary", "femoral", "artery"}:
+            break
     for procedure in state.procedures:
         if procedure.kind in cue.treatment_procedures and procedure.start == mention.end:
             return True

@@ -106,6 +106,7 @@ class _Work:
     affirmed: set[str] = field(default_factory=set)
     examined: dict[str, list[Span]] = field(default_factory=dict)
     vessels: dict[str, ExaminedVessel] = field(default_factory=dict)
+    absorbed: dict[str, str] = field(default_factory=dict)
     units: list[Unit] = field(default_factory=list)
     excluded: list[dict[str, Any]] = field(default_factory=list)
     suppressed: list[dict[str, Any]] = field(default_factory=list)
@@ -272,6 +273,7 @@ def absorb_unspecific_vessels(work: _Work) -> None:
         if not targets:
             continue
         target = targets[0]
+        work.absorbed[vid] = target.vessel.id
         target.mentions.update(record.mentions)
         for item in record.evidence:
             if item["role"] == "vessel" and item not in target.evidence:
@@ -333,7 +335,7 @@ def merge_continuous_lesions(
     for vessel_ids, extent in lesions:
         join = []
         for vid in vessel_ids:
-            record = work.vessels.get(vid)
+            record = work.vessels.get(work.absorbed.get(vid, vid))
             if record is not None:
                 join.append(work.policy.group_of(record.vessel.base, record.vessel.side))
         if len(set(join)) < 2:
