@@ -237,16 +237,16 @@ class IvusTargets:
         right next to it ("R AT", "TPT AND AT")."""
         if span.text not in self.cues.caps_ambiguous_terms:
             return False
-        if span.end < len(doc) and (
-            doc[span.end].lower_ in self.cues.caps_word_followers or doc[span.end].like_num
-        ):
-            return True  # "AT THE HILUM", "AT 12 ATM"
         line_start = span.start
         while line_start > 0 and "\n" not in doc[line_start - 1].text:
             line_start -= 1
         letters = [c for t in doc[line_start : span.start] for c in t.text if c.isalpha()]
         if not letters or not all(c.isupper() for c in letters[-40:]):
             return False
+        if span.end < len(doc) and (
+            doc[span.end].lower_ in self.cues.caps_word_followers or doc[span.end].like_num
+        ):
+            return True  # "AT THE HILUM", "AT 12 ATM"
         if span.start > 0 and side_of_token(doc[span.start - 1].text):
             return False
         return not any(
