@@ -249,6 +249,37 @@ def expand_examined_extents(work: _Work) -> list[tuple[list[str], Any]]:
     return lesions
 
 
+def side_unsided_vessels(work: _Work) -> None:
+    """When every sided vessel IVUS examined in the note lies on one side, a paired vessel the
+    note names without a side is on that side too (a left-leg case naming "the popliteal")."""
+    ontology = work.ontology
+    sides = {r.vessel.side for r in work.vessels.values() if r.vessel.side}
+    if len(sides) != 1:
+        return
+    side = next(iter(sides))
+    for vid in sorted(work.vessels):
+        record = work.vessels[vid]
+        vessel = record.vessel
+        if vessel.side is not None or not ontology.is_paired(vessel.base):
+            continue
+        sided = Vessel(
+            f"{vessel.base}.{side}",
+            vessel.base,
+            side,
+            vessel.system,
+            vessel.generic,
+            False,
+            vessel.mention,
+        )
+        target = _record(work, sided)
+        target.mentions.update(record.mentions)
+        target.has_finding = target.has_finding or record.has_finding
+        for item in record.evidence:
+            target.add(item["role"], Span(item["start"], item["end"], item["text"]))
+        work.absorbed[vid] = sided.id
+        del work.vessels[vid]
+
+
 def absorb_unspecific_vessels(work: _Work) -> None:
     """A generic name ("iliac vein") or a side-less paired vessel is the same vessel as a
     specific, sided one of its family when the note names one: it does not count again."""
@@ -266,6 +297,12 @@ def absorb_unspecific_vessels(work: _Work) -> None:
                 and r.vessel.base in covers
                 and (vessel.side is None or r.vessel.side == vessel.side)
             ]
+            if not targets and vessel.side is None:
+                targets = [  # "the iliac arteries" beside "the left iliac artery"
+                    r
+                    for r in work.vessels.values()
+                    if r.vessel.base == vessel.base and r.vessel.side
+                ]
         elif vessel.side is None and ontology.is_paired(vessel.base):
             targets = [r for r in specific if r.vessel.base == vessel.base]
         else:
@@ -507,6 +544,7 @@ def code_encounter(
     count_once_per_vessel(work)
     lesions = expand_examined_extents(work)
     absorb_unspecific_vessels(work)
+    side_unsided_vessels(work)
     attribute_findings(work)
     groups = group_by_policy(work)
     merge_continuous_lesions(work, groups, lesions)

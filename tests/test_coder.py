@@ -445,3 +445,21 @@ def test_facts_with_dangling_references_are_refused():
 def test_unknown_policy_is_refused():
     with pytest.raises(IvusCoderError, match="E004"):
         code_encounter(NoteBuilder().facts(), "nonsense")
+
+
+def test_side_less_vessel_takes_the_one_side_the_note_examined():
+    """A left-leg case naming "the popliteal" without a side counts it on the left."""
+    b = NoteBuilder()
+    b.procedure("angiogram", "angiography")
+    i = b.ivus()
+    v = b.vessel("left SFA", SFA, side="left", by=(i,))
+    b.finding("MLA 12 mm2", v)
+    p = b.vessel("popliteal", POP, by=(i,))
+    b.finding("MLA 10 mm2", p)
+    result = code_encounter(b.facts())
+    assert sorted(v["id"] for v in result.vessels) == [
+        "artery.popliteal.left",
+        "artery.superficial_femoral.left",
+    ]
+    assert codes(result) == (1, 0)
+    assert "laterality-missing" not in flag_codes(result)
