@@ -481,7 +481,10 @@ def _follow_on(
         )
         words = set(lower)
         imaging = bool(
-            words & cue.imaging_words and words & IMAGING_DEVICES and not words & cue.wire_words
+            words & cue.imaging_words
+            and words & IMAGING_DEVICES
+            and not words & cue.wire_words
+            and not words & {"not", "no", "never", "without"}
         )  # "The probe was pulled back from the renal hilum into the IVC."
         return has_finding or has_result or list_line or imaging
 
