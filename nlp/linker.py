@@ -384,6 +384,146 @@ class _Clauses:
         return not (clause in self.treatment and clause not in self.findings)
 
 
+# --- evidence ------------------------------------------------------------------------------------
+OBJECT_GAP = frozenset(
+    {
+        "of",
+        "the",
+        "a",
+        "an",
+        "in",
+        "within",
+        "through",
+        "across",
+        "along",
+        "into",
+        "at",
+        "from",
+        "was",
+        "were",
+        "is",
+        "then",
+        "also",
+        "performed",
+        "done",
+        "obtained",
+        "imaged",
+        "interrogated",
+        "evaluated",
+        "assessed",
+        "examined",
+        "interrogation",
+        "evaluation",
+        "assessment",
+        "imaging",
+        "examination",
+        "run",
+        "runs",
+        "pullback",
+        "pull-back",
+        "catheter",
+        "probe",
+        "with",
+        "by",
+        "using",
+        "on",
+        ":",
+        "-",
+        "(",
+        ")",
+        ",",
+        "and",
+        "both",
+        "entire",
+        "whole",
+        "each",
+    }
+)
+PATHOLOGY_GAP = frozenset(
+    {"of", "in", "at", "involving", "within", "the", "a", "an", "-", "throughout"}
+)
+
+
+def examined_evidence(doc: Doc, state: State, cue: CueFile) -> set[str]:
+    """Vessel mentions the words themselves show were examined: the object of an IVUS mention
+    ("IVUS of the IVC and left CIV", "the left EIV was imaged with IVUS"), the subject of an IVUS
+    finding (the vessel just before a measurement), the site of a pathology ("compression of the
+    left CIV", "left CIV stenosis"), the end of an imaging or lesion extent, the label of a
+    findings-list line ("Left EIV: ..."), and every vessel listed with one of these. A vessel named
+    beside the IVUS with none of these ("with the SMA pulsating anteriorly") is not linked."""
+    lower = state.lower
+    qualifiers = frozenset(load_ontology().data.segment_qualifiers)
+    gap_words = OBJECT_GAP | qualifiers | DETERMINERS
+    named = sorted((m for m in state.vessels if m.role == "named"), key=lambda m: m.start)
+    vessel_tokens = {i for m in state.vessels for i in range(m.start, m.end)}
+    evidence: set[str] = set()
+
+    def clear_gap(a: int, b: int) -> bool:
+        return b - a <= 10 and all(lower[i] in gap_words or i in vessel_tokens for i in range(a, b))
+
+    for ivus in state.ivus:
+        for mention in named:
+            if state.clause_of[mention.start] != state.clause_of[ivus.start]:
+                continue
+            if mention.start >= ivus.end and clear_gap(ivus.end, mention.start):
+                evidence.add(mention.id)
+            elif mention.end <= ivus.start and clear_gap(mention.end, ivus.start):
+                evidence.add(mention.id)
+    for finding in state.findings:
+        clause = state.clause_of[finding.start]
+        same = [m for m in named if state.clause_of[m.start] == clause]
+        before = [m for m in same if m.end <= finding.start]
+        after = [m for m in same if m.start >= finding.end]
+        if before:
+            evidence.add(before[-1].id)
+        elif after:
+            evidence.add(after[0].id)
+    for pathology in state.pathologies:
+        for mention in named:
+            if 0 <= mention.start - pathology.end <= 4 and all(
+                lower[i] in PATHOLOGY_GAP or lower[i] in qualifiers
+                for i in range(pathology.end, mention.start)
+            ):
+                evidence.add(mention.id)
+            elif 0 <= pathology.start - mention.end <= 1:
+                evidence.add(mention.id)
+    for extent in state.extents:
+        if extent.kind in ("imaging", "lesion"):
+            evidence.update((extent.first, extent.second))
+    for start, _ in state.units:
+        i = start
+        while i < len(lower) and (
+            doc[i].is_space
+            or lower[i] in {"-", "•", "*", ")", "("}
+            or lower[i].rstrip(".)").isalnum()
+            and len(lower[i]) <= 2
+            and not i in vessel_tokens
+        ):
+            i += 1
+        for mention in named:
+            if (
+                mention.start == i
+                and mention.end < len(lower)
+                and lower[mention.end] in {":", "-", "—"}
+            ):
+                evidence.add(mention.id)  # "Left EIV: 152 mm2"
+    changed = True
+    while changed:  # a list shares its evidence: "IVUS of the IVC, left CIV and EIV"
+        changed = False
+        for a, b in zip(named, named[1:], strict=False):
+            if state.sent_of[a.start] != state.sent_of[b.start] or b.start < a.end:
+                continue
+            gap = lower[a.end : b.start]
+            if (
+                len(gap) <= 4
+                and all(w in LIST_GLUE for w in gap)
+                and (a.id in evidence) != (b.id in evidence)
+            ):
+                evidence.update((a.id, b.id))
+                changed = True
+    return evidence
+
+
 # --- links --------------------------------------------------------------------------------------
 def link(doc: Doc, state: State) -> None:
     """Fill ``state.links`` and ``state.ivus_findings`` (see the module docstring)."""
@@ -411,6 +551,7 @@ def link(doc: Doc, state: State) -> None:
                 seen.add((ivus.id, mention.id))
                 state.links.append((ivus.id, mention.id, basis))
 
+    evidence = examined_evidence(doc, state, cue)
     reference = PhraseIndex(cue.reference_ivus_before)
     for ivus in state.ivus:
         if ivus.assertion != "affirmed":
@@ -418,7 +559,7 @@ def link(doc: Doc, state: State) -> None:
         sent = state.unit_of[ivus.start]
         if reference.ends_at(state.lower, ivus.start):
             continue  # "based on the IVUS a stent was deployed ...": IVUS as a reference only
-        here = [m for m in named_by_sent.get(sent, []) if clauses.linkable(m)]
+        here = [m for m in named_by_sent.get(sent, []) if clauses.linkable(m) and m.id in evidence]
         add(ivus, here, "same-sentence")
         _attribute(state, findings_by_sent.get(sent, []), here, clauses, linked_findings)
         context = list(here)
@@ -426,7 +567,9 @@ def link(doc: Doc, state: State) -> None:
         for nxt in _follow_on(
             doc, state, sent, ivus_sents, named_by_sent, findings_by_sent, clauses, cue
         ):
-            mentions = [m for m in named_by_sent.get(nxt, []) if clauses.linkable(m)]
+            mentions = [
+                m for m in named_by_sent.get(nxt, []) if clauses.linkable(m) and m.id in evidence
+            ]
             add(ivus, mentions, "follow-on")
             context = mentions or context
             _attribute(state, findings_by_sent.get(nxt, []), context, clauses, linked_findings)
