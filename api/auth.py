@@ -82,7 +82,7 @@ class KeyStore:
         return self.digests.get(_digest(key))
 
 
-def authenticate(
+async def authenticate(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 ) -> str:
     """FastAPI dependency: the caller's identity (key fingerprint, or ``anonymous:<client>`` when

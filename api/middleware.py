@@ -1,5 +1,5 @@
-"""The service's one ASGI middleware: request id, body limit, media-type check, security headers,
-metrics, the access log, and the last line of defence against stack traces.
+"""The service's one ASGI middleware: request id, body limit, security headers, metrics, the
+access log, and the last line of defence against stack traces.
 
 Pure ASGI (no ``BaseHTTPMiddleware``) to keep the per-request cost to a few microseconds. The
 access log names the route template, the status, the time and the caller's key fingerprint;
@@ -15,7 +15,6 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,30 +38,19 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"The request body is over the limit of {limit} bytes.")
 
 
-def media_type_of(headers: Mapping[str, str] | list[tuple[bytes, bytes]]) -> str:
-    """The bare, lower-case media type of a Content-Type header ('' when absent)."""
-    if isinstance(headers, list):
-        raw = next((v.decode("latin-1") for k, v in headers if k == b"content-type"), "")
-    else:
-        raw = headers.get("content-type", "")
-    return raw.split(";", 1)[0].strip().lower()
-
-
 class ServiceMiddleware:
-    """See the module docstring. ``consumes`` maps a POST path to the media types it accepts."""
+    """See the module docstring."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         max_body_bytes: int,
-        consumes: Mapping[str, tuple[str, ...]],
         metrics: Metrics,
         access_log: bool = True,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.consumes = consumes
         self.metrics = metrics
         self.access_log = access_log
 
@@ -94,7 +82,7 @@ class ServiceMiddleware:
             await send(message)
 
         try:
-            problem = self._precheck(scope, headers, path)
+            problem = self._precheck(headers)
             if problem is not None:
                 await render(problem, path, request_id)(scope, receive, send_with_headers)
             else:
@@ -133,25 +121,14 @@ class ServiceMiddleware:
                     state.get("identity", "-"),
                 )
 
-    def _precheck(
-        self, scope: Scope, headers: list[tuple[bytes, bytes]], path: str
-    ) -> Problem | None:
-        """413 on a declared Content-Length over the limit; 415 on a POST of the wrong type."""
+    def _precheck(self, headers: list[tuple[bytes, bytes]]) -> Problem | None:
+        """413 on a declared Content-Length over the limit, before reading anything."""
         length = next((v for k, v in headers if k == b"content-length"), None)
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             return Problem(
                 "body-too-large",
                 f"The request body is over the limit of {self.max_body_bytes} bytes.",
             )
-        accepted = self.consumes.get(path)
-        if accepted and scope["method"] == "POST":
-            media = media_type_of(headers)
-            if media not in accepted:
-                shown = f"Content-Type {media}" if media else "A request without Content-Type"
-                return Problem(
-                    "unsupported-media-type",
-                    f"{shown} is not accepted here; send {' or '.join(accepted)}.",
-                )
         return None
 
     def _limited(self, receive: Receive) -> Receive:

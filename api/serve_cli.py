@@ -11,6 +11,7 @@ import argparse
 import atexit
 import copy
 import ipaddress
+import logging.config
 import os
 import shutil
 import sys
@@ -20,6 +21,7 @@ from rules_core.errors import IvusCoderError
 
 from .cli import EXIT_USAGE, register_command
 from .config import CONFIG_ENV, MIB, ServiceSettings
+from .workers import reuse_port_supported, run_workers
 
 APP = "api.service:app_from_env"
 DEFAULTS = ServiceSettings()
@@ -42,7 +44,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="worker processes, one coding pipeline each (default: %(default)s)",
+        help="worker processes, one coding pipeline each; each has its own socket on the port "
+        "(SO_REUSEPORT) so connections spread evenly (default: %(default)s)",
     )
     parser.add_argument("--api-keys-file", metavar="FILE", help="file of API keys, one per line")
     parser.add_argument(
@@ -101,11 +104,20 @@ def _is_loopback(host: str) -> bool:
 
 
 def _log_config(level: str) -> dict:
+    """uvicorn's logging, plus the service's own loggers (``ivus_coder.*``) with timestamps."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["ivus_coder"] = {
+        "format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
+    }
+    config["handlers"]["ivus_coder"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "ivus_coder",
+        "stream": "ext://sys.stderr",
+    }
     config["loggers"]["ivus_coder"] = {
-        "handlers": ["default"],
+        "handlers": ["ivus_coder"],
         "level": level.upper(),
         "propagate": False,
     }
@@ -156,19 +168,34 @@ def run_serve(args: argparse.Namespace) -> int:
         folder = tempfile.mkdtemp(prefix="ivus-coder-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    uvicorn.run(
-        APP,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        log_config=_log_config(args.log_level),
-        access_log=False,  # the service logs its own access lines, without query strings
-        http="api.server_protocol:NoDelayProtocol",  # TCP_NODELAY (see that module)
-        proxy_headers=False,
-        server_header=False,
-    )
+    config = {
+        "app": APP,
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "log_config": _log_config(args.log_level),
+        "access_log": False,  # the service logs its own access lines, without query strings
+        "http": "api.server_protocol:NoDelayProtocol",  # TCP_NODELAY (see that module)
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if args.workers > 1 and reuse_port_supported():
+        logging.config.dictConfig(config["log_config"])  # the supervisor's own messages
+        print(
+            f"ivus-coder serve: listening on http://{args.host}:{args.port} with {args.workers} "
+            "workers (one socket each).",
+            file=sys.stderr,
+        )
+        try:
+            return run_workers(args.workers, config, args.host, args.port)
+        except OSError as exc:
+            print(
+                f"ivus-coder serve: error: cannot listen on {args.host}:{args.port}: {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    uvicorn.run(workers=args.workers, **config)
     return 0
 
 

@@ -11,6 +11,7 @@ then body) waits for the client's delayed ACK: about 40 ms per request on Linux 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 try:  # uvicorn picks httptools when it is installed ("auto"); so do we
@@ -22,10 +23,8 @@ except ImportError:
 def set_nodelay(transport: asyncio.BaseTransport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
 
 
 class NoDelayProtocol(_Base):  # type: ignore[misc, valid-type]

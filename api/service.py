@@ -99,6 +99,21 @@ def _package_version() -> str:
         return "0+unknown"
 
 
+async def media_type(request: Request) -> None:
+    """Dependency, after authentication: 415 when a POST's Content-Type is not one the endpoint
+    reads (``CONSUMES``)."""
+    accepted = CONSUMES.get(request.url.path)
+    if not accepted or request.method != "POST":
+        return
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in accepted:
+        shown = f"Content-Type {media}" if media else "A request without Content-Type"
+        raise Problem(
+            "unsupported-media-type",
+            f"{shown} is not accepted here; send {' or '.join(accepted)}.",
+        )
+
+
 def coding_settings(documentation: str | None, mue_37253: int | None) -> CodingSettings:
     """Validated per-request settings (E005, E006 as 422 problems)."""
     try:
@@ -162,7 +177,7 @@ def _with_spans(coded: Any, include: str | None) -> dict[str, Any]:
 
 # --- routes -----------------------------------------------------------------------------------
 def _coding_router() -> APIRouter:
-    router = APIRouter(dependencies=[Depends(authenticate)], tags=["coding"])
+    router = APIRouter(dependencies=[Depends(authenticate), Depends(media_type)], tags=["coding"])
 
     @router.post(
         "/v1/code",
@@ -253,7 +268,7 @@ async def _code_batch_item(
 
 
 def _fhir_router() -> APIRouter:
-    router = APIRouter(dependencies=[Depends(authenticate)], tags=["fhir"])
+    router = APIRouter(dependencies=[Depends(authenticate), Depends(media_type)], tags=["fhir"])
     fhir_ok = {
         "description": "A Bundle (type collection): per document, one ChargeItem per code line, a "
         "DetectedIssue per review flag (an OperationOutcome of severity information when there "
@@ -340,7 +355,7 @@ def _fhir_router() -> APIRouter:
 
 
 def _hl7_router() -> APIRouter:
-    router = APIRouter(dependencies=[Depends(authenticate)], tags=["hl7v2"])
+    router = APIRouter(dependencies=[Depends(authenticate), Depends(media_type)], tags=["hl7v2"])
     message_schema = {
         "type": "string",
         "description": "An ER7-encoded MDM^T02 message (segments separated by CR).",
@@ -569,7 +584,6 @@ def create_app(
     app.add_middleware(
         ServiceMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        consumes=CONSUMES,
         metrics=metrics,
         access_log=settings.access_log,
     )

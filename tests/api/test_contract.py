@@ -497,3 +497,10 @@ def test_openapi_documents_every_endpoint_and_its_errors(client):
     assert "application/fhir+json" in fhir_errors
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "security" not in paths["/healthz"]["get"]
+
+
+def test_authentication_comes_before_media_type_checks(client):
+    response = client.post("/hl7v2/mdm", content=b"")  # no key, no Content-Type
+    assert_problem(response, 401, "unauthorized")
+    response = client.post("/v1/code", headers={"Content-Type": "text/plain"}, content=b"x")
+    assert_problem(response, 401, "unauthorized")

@@ -59,7 +59,8 @@ def test_dft_has_one_ft1_per_code_line(client):
     assert all(f.ft1_25.to_er7().endswith("^C4") for f in ft1s)
     assert all(f.ft1_4.to_er7() == "20250320090000" for f in ft1s)  # TXA-4, the activity date
     assert all(g.nte.nte_3.to_er7() for g in groups)
-    assert "no-ivus-finding" in response.text
+    flags = client.post("/v1/code", headers=AUTH, json={"text": VENOUS}).json()["flags"]
+    assert all(f"review {flag['code']}" in response.text for flag in flags)
 
 
 def test_dft_units_follow_the_policy(client):

@@ -4,6 +4,8 @@ refusing to start without keys, and several worker processes behind one port."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import statistics
 import time
 
@@ -114,6 +116,23 @@ def test_serve_rejects_bad_options(capsys):
     assert "batch_limit" in capsys.readouterr().err
 
 
+def children_of(pid: int) -> list[int]:
+    """Worker processes (multiprocessing spawn children) of ``pid``, from Linux /proc."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if b"spawn_main" in handle.read():  # a worker, not multiprocessing's tracker
+                    children.append(int(entry))
+    return sorted(children)
+
+
 def test_two_workers_each_build_a_pipeline_and_share_metrics(tmp_path):
     """One socket per worker (SO_REUSEPORT), one pipeline per worker, metrics summed."""
     server = Server("--workers", "2", "--no-access-log", log=tmp_path / "serve.log")
@@ -130,11 +149,25 @@ def test_two_workers_each_build_a_pipeline_and_share_metrics(tmp_path):
                 client.get("/healthz")
                 timings.append(time.perf_counter() - began)
             assert statistics.median(timings) < 0.02, timings
+            # a worker that dies is started again, and the port keeps answering meanwhile
+            victim = children_of(server.process.pid)[0]
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while (
+                time.monotonic() < deadline
+                and server.log.read_text(errors="replace").count("coding pipeline ready") < 3
+            ):
+                # new connections only: the dead worker's keep-alive connections are gone
+                assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+                time.sleep(0.2)
+            assert "starting it again" in server.log.read_text(errors="replace")
+        with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as client:
+            assert client.post("/v1/code", json={"text": VENOUS}).status_code == 200
         assert 'ivus_coder_documents_total{interface="json",outcome="coded"} 6.0' in metrics
         assert 'ivus_coder_units_proposed_total{code="37253"} 12.0' in metrics
     finally:
         server.stop()
     log = server.log.read_text(errors="replace")
-    assert log.count("coding pipeline ready") == 2
+    assert log.count("coding pipeline ready") == 3  # two at start, one after the restart
     assert "authentication on" in log
     assert API_KEY not in log and VENOUS[:40] not in log
