@@ -13,8 +13,10 @@ Runs after the rule linker (``ivus_linker``, :mod:`nlp.linker`) and rewrites ``s
    between them and in the vessel's clause, findings and pathology near the vessel, extent
    membership, other modalities and angiography in the vessel's segment, and — for the
    ``hybrid`` head only — whether the rule linker linked the pair and on which basis.
-3. **Decision.** A pair is linked when its calibrated probability reaches the head's threshold
-   (:class:`models.linker_model.LinkerHead`); the link's basis reads ``model p=0.93``.
+3. **Decision.** A mention head decides whether each vessel mention was examined at all, a
+   pair head which of its candidate IVUS mentions examined it (:meth:`models.linker_model.
+   LinkerHeads.decide`). The basis of a link reads ``model p=0.93 mention p=0.97``; in
+   ``hybrid`` mode a link the rule linker made too keeps the rule's basis (``same-sentence``...).
 4. **Findings.** IVUS findings are attributed again to the linked vessels (the rule linker's
    nearest-vessel-of-the-clause helper, :func:`nlp.linker._attribute`).
 
@@ -36,8 +38,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from models import linker_spec as spec
-from models.linker_model import LEARNED_MODES, LinkerHead, LinkerModel, load_linker_model
-from models.linker_training import DocExamples, TrainingSet, corpus_digest
+from models.linker_examples import DocExamples, TrainingSet, corpus_digest
+from models.linker_model import LEARNED_MODES, Decision, LinkerHeads, LinkerModel, load_linker_model
 
 from .linker import _attribute, _Clauses
 from .rules_io import cues
@@ -69,6 +71,14 @@ LIST_PUNCT = frozenset({"-", "*", "•", "·", "▪", "–", "—", "(", ")", ".
 
 def _log(n: float) -> float:
     return math.log1p(max(n, 0))
+
+
+def _prefix(flags: Iterable[bool]) -> np.ndarray:
+    """Running counts: ``out[j]`` is how many of the first ``j`` flags are true."""
+    values = np.fromiter(flags, dtype=np.int64)
+    out = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=out[1:])
+    return out
 
 
 def _unit_bucket(d: int) -> str:
@@ -107,32 +117,27 @@ class DocFeatures:
         self.n = n
         self.texts = [t.text for t in doc]
         # lines: a token holding a line break starts the next line
-        line = 0
+        texts = self.texts
+        breaks = [t.is_space and "\n" in t.text for t in doc]
         self.line_of = [0] * n
-        self.blank = np.zeros(n + 1, dtype=np.int64)
-        self.colons = np.zeros(n + 1, dtype=np.int64)
-        self.semicolons = np.zeros(n + 1, dtype=np.int64)
-        self.periods = np.zeros(n + 1, dtype=np.int64)
-        self.markers = np.zeros(n + 1, dtype=np.int64)
-        self.lexicon = {name: np.zeros(n + 1, dtype=np.int64) for name in LEXICON_SETS}
-        line_first = True
+        line_first = [False] * n
+        line, first = 0, True
         for i, token in enumerate(doc):
-            text = token.text
             self.line_of[i] = line
-            is_break = token.is_space and "\n" in text
-            self.blank[i + 1] = self.blank[i] + (is_break and text.count("\n") >= 2)
-            self.colons[i + 1] = self.colons[i] + (text == ":")
-            self.semicolons[i + 1] = self.semicolons[i] + (text == ";")
-            self.periods[i + 1] = self.periods[i] + (text == ".")
-            marker = line_first and not token.is_space and LIST_MARKER.match(text) is not None
-            self.markers[i + 1] = self.markers[i] + marker
-            for name, words in LEXICON_SETS.items():
-                self.lexicon[name][i + 1] = self.lexicon[name][i] + (lower[i] in words)
-            if is_break:
-                line += 1
-                line_first = True
+            if breaks[i]:
+                line, first = line + 1, True
             elif not token.is_space:
-                line_first = False
+                line_first[i], first = first, False
+        self.blank = _prefix(b and texts[i].count("\n") >= 2 for i, b in enumerate(breaks))
+        self.colons = _prefix(t == ":" for t in texts)
+        self.semicolons = _prefix(t == ";" for t in texts)
+        self.periods = _prefix(t == "." for t in texts)
+        self.markers = _prefix(
+            line_first[i] and LIST_MARKER.match(t) is not None for i, t in enumerate(texts)
+        )
+        self.lexicon = {
+            name: _prefix(w in words for w in lower) for name, words in LEXICON_SETS.items()
+        }
         self.lines = _Ranges.of(self.line_of)
         self.clauses = _Ranges.of(state.clause_of)
         self.segments = _Ranges.of(state.segment_of)
@@ -501,33 +506,30 @@ def _known(value: str | None, vocabulary: tuple[str, ...], fallback: str = "unkn
 
 
 # --- rewriting the links ---------------------------------------------------------------------
-def relink(doc: Doc, state: State, head: LinkerHead) -> list[float]:
-    """Replace ``state.links`` with the head's decisions and attribute the IVUS findings to
-    the newly linked vessels. Returns the probability of every candidate (text order)."""
+def relink(doc: Doc, state: State, heads: LinkerHeads) -> Decision:
+    """Replace ``state.links`` with the heads' decision and attribute the IVUS findings to the
+    newly linked vessels. Returns the decision (probabilities per candidate, text order)."""
     features = DocFeatures(doc, state)
     pairs = features.candidates()
-    probabilities = head.probabilities(features.matrix(pairs))
-    apply_decisions(doc, state, features, pairs, probabilities, head.threshold, head.mode)
-    return [float(p) for p in probabilities]
-
-
-def apply_decisions(
-    doc: Doc,
-    state: State,
-    features: DocFeatures,
-    pairs: Sequence[tuple[Target, VMention]],
-    probabilities: Iterable[float],
-    threshold: float,
-    mode: str,
-) -> None:
-    """Links from candidate probabilities (``p >= threshold``), then findings re-attributed."""
-    links = [
-        (ivus.id, mention.id, f"{mode} p={p:.2f}")
-        for (ivus, mention), p in zip(pairs, probabilities, strict=True)
-        if p >= threshold
-    ]
+    decision = heads.decide(features.matrix(pairs), [m.id for _, m in pairs])
+    links = []
+    for (ivus, mention), p, pm, keep in zip(
+        pairs,
+        decision.pair_probabilities,
+        decision.mention_probabilities,
+        decision.linked,
+        strict=True,
+    ):
+        if keep:
+            # hybrid: a link the rules made too keeps the rules' reason; others say how sure
+            rule_basis = (
+                features.rule_links.get((ivus.id, mention.id)) if heads.mode == "hybrid" else None
+            )
+            basis = rule_basis or f"{heads.mode} p={p:.2f} mention p={pm:.2f}"
+            links.append((ivus.id, mention.id, basis))
     state.links = links
     state.ivus_findings = attribute_findings(doc, state, features.rule_findings)
+    return decision
 
 
 def attribute_findings(
@@ -643,6 +645,14 @@ def doc_examples(doc: Doc, text: str, gold: dict[str, Any]) -> DocExamples:
         keys.append(f"{ivus.id}>{mention.id}")
         gold_pairs.append(pair)
         labels.append(int(gi is not None and f"{gi}>{label_vessel}" in gold_links))
+    affirmed_ivus = {t.id for t in features.affirmed}
+    matched_ivus = {g for p, g in ivus_map.items() if p in affirmed_ivus}
+    matched_vessels = set(vessel_map.values())
+    matchable = tuple(
+        k
+        for k in gold_links
+        if k.split(">")[0] in matched_ivus and k.split(">")[1] in matched_vessels
+    )
     rule_keys = {f"{i}>{v}" for i, v in features.rule_links}
     return DocExamples(
         doc_id=gold["id"],
@@ -661,6 +671,7 @@ def doc_examples(doc: Doc, text: str, gold: dict[str, Any]) -> DocExamples:
                 for i, v in features.rule_links
             )
         ),
+        matchable_links=matchable,
     )
 
 

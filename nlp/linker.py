@@ -653,8 +653,17 @@ def _follow_on(
             for u in range(nxt + 1, limit)
             if state.sent_of[state.units[u][0]] == state.sent_of[start] and u not in ivus_sents
         ]
-        if not any(qualifies(u) for u in later):
-            break  # a piece of a run-on sentence goes on when a later piece reports results
+        if any(qualifies(u) for u in later):
+            continue  # a piece of a run-on sentence goes on when a later piece reports results
+        following = nxt + 1
+        if not (
+            following < limit
+            and following not in ivus_sents
+            and state.paragraph_of_unit[following] == paragraph
+            and state.section_of[state.units[following][0]] == section
+            and qualifies(following)
+        ):
+            break  # one sentence without results is tolerated when the next reports again
     return out
 
 

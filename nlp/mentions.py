@@ -29,6 +29,7 @@ LIST_GLUE = frozenset(
         "or",
         "/",
         "&",
+        "+",
         "as",
         "well",
         "the",

@@ -248,17 +248,31 @@ def cues() -> CueFile:
 
 
 @cache
-def extractor_version() -> str:
-    """``nlp.<sha256[:10]>`` of every extraction rule file: part of each result's version."""
+def rules_version() -> str:
+    """``nlp.<sha256[:10]>`` of every extraction rule file."""
     digest = hashlib.sha256()
     for name in ALL_FILES:
         digest.update(read_json_rule_file(PACKAGE, name)[1])
     return f"nlp.{digest.hexdigest()[:10]}"
 
 
+@cache
+def extractor_version() -> str:
+    """The version of the default extractor, part of each result's version: :func:`rules_version`,
+    plus ``.<mode>-<weights digest>`` when the default linker is a learned one
+    (:func:`extractor_version_with_linker`)."""
+    from .pipeline import DEFAULT_LINKER
+
+    if DEFAULT_LINKER == "rules":
+        return rules_version()
+    from models.linker_model import load_linker_model
+
+    return extractor_version_with_linker(f"{DEFAULT_LINKER}-{load_linker_model().digest}")
+
+
 def extractor_version_with_linker(linker_version: str | None = None) -> str:
-    """:func:`extractor_version`, plus ``.<mode>-<weights digest>`` when a learned linker
-    (``model`` or ``hybrid``, :mod:`nlp.learned_linker`) decides the links: results made with
-    another linker or other weights carry another version."""
-    base = extractor_version()
+    """:func:`rules_version`, plus ``.<mode>-<weights digest>`` when a learned linker (``model``
+    or ``hybrid``, :mod:`nlp.learned_linker`) decides the links: results made with another
+    linker or other weights carry another version."""
+    base = rules_version()
     return f"{base}.{linker_version}" if linker_version else base

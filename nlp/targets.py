@@ -237,10 +237,13 @@ class IvusTargets:
         right next to it ("R AT", "TPT AND AT")."""
         if span.text not in self.cues.caps_ambiguous_terms:
             return False
-        line_start = span.start
+        line_start, line_end = span.start, span.end
         while line_start > 0 and "\n" not in doc[line_start - 1].text:
             line_start -= 1
-        letters = [c for t in doc[line_start : span.start] for c in t.text if c.isalpha()]
+        while line_end < len(doc) and "\n" not in doc[line_end].text:
+            line_end += 1
+        line = [*doc[line_start : span.start], *doc[span.end : line_end]]
+        letters = [c for t in line for c in t.text if c.isalpha()]
         if not letters or not all(c.isupper() for c in letters[-40:]):
             return False
         if span.end < len(doc) and (
