@@ -465,9 +465,9 @@ def examined_evidence(doc: Doc, state: State, cue: CueFile) -> set[str]:
         for mention in named:
             if state.clause_of[mention.start] != state.clause_of[ivus.start]:
                 continue
-            if mention.start >= ivus.end and clear_gap(ivus.end, mention.start):
-                evidence.add(mention.id)
-            elif mention.end <= ivus.start and clear_gap(mention.end, ivus.start):
+            after = mention.start >= ivus.end and clear_gap(ivus.end, mention.start)
+            before = mention.end <= ivus.start and clear_gap(mention.end, ivus.start)
+            if after or before:
                 evidence.add(mention.id)
     for finding in state.findings:
         clause = state.clause_of[finding.start]
@@ -480,12 +480,12 @@ def examined_evidence(doc: Doc, state: State, cue: CueFile) -> set[str]:
             evidence.add(after[0].id)
     for pathology in state.pathologies:
         for mention in named:
-            if 0 <= mention.start - pathology.end <= 4 and all(
+            site_of = 0 <= mention.start - pathology.end <= 4 and all(
                 lower[i] in PATHOLOGY_GAP or lower[i] in qualifiers
                 for i in range(pathology.end, mention.start)
-            ):
-                evidence.add(mention.id)
-            elif 0 <= pathology.start - mention.end <= 1:
+            )  # "compression of the left CIV"
+            named_before = 0 <= pathology.start - mention.end <= 1  # "left CIV stenosis"
+            if site_of or named_before:
                 evidence.add(mention.id)
     for extent in state.extents:
         if extent.kind in ("imaging", "lesion"):
@@ -501,12 +501,13 @@ def examined_evidence(doc: Doc, state: State, cue: CueFile) -> set[str]:
         ):
             i += 1
         for mention in named:
-            if (
-                mention.start == i
-                and mention.end < len(lower)
-                and lower[mention.end] in {":", "-", "—"}
-            ):
-                evidence.add(mention.id)  # "Left EIV: 152 mm2"
+            if mention.start != i or mention.end >= len(lower):
+                continue
+            after = mention.end
+            while after < len(lower) - 1 and doc[after].is_space and "\n" not in doc[after].text:
+                after += 1
+            if lower[after] in {":", "-", "—"} or doc[after].like_num:
+                evidence.add(mention.id)  # "Left EIV: 152 mm2", a table row "R CIV  171  188  9"
     changed = True
     while changed:  # a list shares its evidence: "IVUS of the IVC, left CIV and EIV"
         changed = False

@@ -247,9 +247,11 @@ class IvusTargets:
         if not letters or not all(c.isupper() for c in letters[-40:]):
             return False
         if span.end < len(doc) and (
-            doc[span.end].lower_ in self.cues.caps_word_followers or doc[span.end].like_num
+            doc[span.end].lower_ in self.cues.caps_word_followers
+            or doc[span.end].like_num
+            or side_of_token(doc[span.end].text)
         ):
-            return True  # "AT THE HILUM", "AT 12 ATM"
+            return True  # "AT THE HILUM", "AT 12 ATM", "WAISTING AT L CIV"
         if span.start > 0 and side_of_token(doc[span.start - 1].text):
             return False
         return not any(
