@@ -24,6 +24,8 @@ linked vessel of their clause (else every vessel linked in that context); findin
 
 from __future__ import annotations
 
+import itertools
+
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -495,9 +497,7 @@ def examined_evidence(doc: Doc, state: State, cue: CueFile) -> set[str]:
         while i < len(lower) and (
             doc[i].is_space
             or lower[i] in {"-", "•", "*", ")", "("}
-            or lower[i].rstrip(".)").isalnum()
-            and len(lower[i]) <= 2
-            and not i in vessel_tokens
+            or (lower[i].rstrip(".)").isalnum() and len(lower[i]) <= 2 and i not in vessel_tokens)
         ):
             i += 1
         for mention in named:
@@ -511,7 +511,7 @@ def examined_evidence(doc: Doc, state: State, cue: CueFile) -> set[str]:
     changed = True
     while changed:  # a list shares its evidence: "IVUS of the IVC, left CIV and EIV"
         changed = False
-        for a, b in zip(named, named[1:], strict=False):
+        for a, b in itertools.pairwise(named):
             if state.sent_of[a.start] != state.sent_of[b.start] or b.start < a.end:
                 continue
             gap = lower[a.end : b.start]
