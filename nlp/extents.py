@@ -50,8 +50,10 @@ def find_extents(doc: Doc, state: State) -> None:
             continue
         if not any(w in cue.extent_core for w in between):
             continue
+        first = _placed_at(state, mentions, index)
         has_from = _from_before(doc, first.start, cue.extent_from)
-        if not has_from and _passed_through(doc, first.start):
+        chained = bool(state.extents) and state.extents[-1].second == first.id
+        if not has_from and not chained and _passed_through(doc, first.start):
             continue  # "advanced through the IVC into the left CIV": travel, not an extent
         continuity = any(w in cue.continuity_words for w in between)
         strong = any(w in STRONG for w in between)
@@ -67,6 +69,10 @@ def find_extents(doc: Doc, state: State) -> None:
             kind = "lesion"  # "plaque extending from the CIA into the first 15 mm of the EIA"
         if kind != "lesion" and _branch_and_parent(first, last):
             continue  # a pullback from the SMA back to the aorta does not image the aorta
+        if chained:  # "from the IVC through the right CIV into the right EIV": one extent
+            previous = state.extents[-1]
+            previous.end, previous.second = last.end, last.id
+            continue
         number += 1
         state.extents.append(
             XExtent(
@@ -79,6 +85,18 @@ def find_extents(doc: Doc, state: State) -> None:
                 pathology=pathology,
             )
         )
+
+
+def _placed_at(state: State, mentions: list[VMention], index: int) -> VMention:
+    """'from the IVC at the renal veins to the popliteal vein': the end is the IVC, placed at a
+    landmark, not the landmark."""
+    first = mentions[index]
+    at = first.start - 1
+    if at > 0 and state.lower[at] in DETERMINERS:
+        at -= 1
+    if index > 0 and state.lower[at] == "at" and mentions[index - 1].end == at:
+        return mentions[index - 1]
+    return first
 
 
 def _is_number(word: str) -> bool:
@@ -187,7 +205,26 @@ def _kind(
     ]
     if earlier and not _several(doc, earlier[-1].start, cue.separate_words):
         return "lesion", earlier[-1].id
+    if _sentence_images(state, first.start, cue.imaging_words):
+        return "imaging", None  # "the pullback ran ...; on the left, from the IVC to the CIV"
+    if _continues_run(state, first.start):
+        return "imaging", None  # "The pullback went from X to Y. On the right, it went from ..."
     return "treatment", None
+
+
+def _continues_run(state: State, token: int) -> bool:
+    """The previous extent, one sentence before, was a run, and this clause names no stent."""
+    if not state.extents or state.extents[-1].kind != "imaging":
+        return False
+    sent = state.sent_of[token]
+    return state.sent_of[state.extents[-1].start] in (sent - 1, sent)
+
+
+def _sentence_images(state: State, token: int, words: frozenset[str]) -> bool:
+    sent_start, sent_end = state.sentences[state.sent_of[token]]
+    return any(state.lower[i] in words for i in range(sent_start, sent_end)) or any(
+        sent_start <= t.start < sent_end for t in state.ivus
+    )
 
 
 def _several(doc: Doc, start: int, separate: frozenset[str]) -> bool:

@@ -25,6 +25,7 @@ linked vessel of their clause (else every vessel linked in that context); findin
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -37,7 +38,9 @@ from .rules_io import CueFile, cues
 from .state import State, Target, VMention, state_of
 
 COMPETING_PROCEDURES = frozenset({"angiography", "venography"})
-ACCESS_STOP = frozenset({"into", "to", "across", "throughout", "of", "from", "and", ",", ";"})
+ACCESS_STOP = frozenset(
+    {"into", "to", "across", "throughout", "of", "from", "and", ",", ";", ":", "("}
+)
 ACCESS_OF = frozenset({"access", "puncture", "cannulation", "catheterization"})
 FOLLOW_ON_LIMIT = 12  # sentences; a findings list after "measurements as follows" runs long
 BETWEEN_GLUE = frozenset({"and", "the", "&"})
@@ -228,8 +231,11 @@ def _is_access(
         return True
     if mention.id in endpoints:
         return False
-    if before_phrases.ends_at(lower, mention.start):
-        return True
+    if (
+        before_phrases.ends_at(lower, mention.start)
+        and "from" not in lower[max(0, mention.start - 6) : mention.start - 2]
+    ):
+        return True  # not "brought up from the groin sheath into the left brachiocephalic vein"
     clause = state.clause_of[mention.start]
     j = mention.start - 1
     steps = 0
@@ -252,6 +258,9 @@ def _is_landmark(state: State, mention: VMention, cue: CueFile, phrases: PhraseI
         start -= 1  # "below the lowest renal vein", "beyond the left subclavian artery"
     if phrases.ends_at(state.lower, mention.start) or phrases.ends_at(state.lower, start):
         return True
+    at = start - 2 if start >= 2 and state.lower[start - 1] == "the" else start - 1
+    if at > 0 and state.lower[at] == "at" and any(m.end == at for m in state.vessels):
+        return True  # "the IVC at the renal veins": a vessel placed at another vessel
     for word in state.lower[mention.end : mention.end + 5]:
         if word in cue.landmark_after:
             return True  # "the hypogastric origin marked at 62 mm", "renal arteries were marked"
@@ -439,6 +448,7 @@ OBJECT_GAP = frozenset(
         "entire",
         "whole",
         "each",
+        "yes",  # a template field, "IVUS: yes - L EIA"
     }
 )
 PATHOLOGY_GAP = frozenset(
@@ -588,7 +598,37 @@ def link(doc: Doc, state: State) -> None:
                 _attribute(
                     state, findings_by_sent.get(sent, []), previous, clauses, linked_findings
                 )
+    _lesion_conclusions(state, add)
     state.ivus_findings = {fid: sorted(vids) for fid, vids in linked_findings.items()}
+
+
+BACKGROUND_SECTIONS = frozenset({"indications", "history", "diagnosis", "plan"})
+
+
+def _lesion_conclusions(state: State, add: Any) -> None:
+    """'The occlusion was thus one continuous lesion from the infrarenal IVC through the right
+    CIV into the right EIV': a lesion extent stated after the IVUS results, whose two ends name
+    vessels that IVUS examined, is the IVUS's conclusion (RULEBOOK 3.2), so its ends are linked to
+    the IVUS before it and the coder can merge. Background sections (indication, history) describe
+    earlier studies and are left out; no vessel is added that IVUS did not already examine."""
+    linked = {vessel for _, vessel, _ in state.links}
+    by_id = {m.id: m for m in state.vessels}
+    examined = {(m.candidates, m.side) for m in state.vessels if m.id in linked}
+    ivus_by_id = {t.id: t for t in state.ivus}
+    linked_ivus = sorted(
+        (ivus_by_id[i] for i in {i for i, _, _ in state.links}), key=lambda t: t.start
+    )
+    for extent in state.extents:
+        if extent.kind != "lesion" or state.section_of[extent.start] in BACKGROUND_SECTIONS:
+            continue
+        ends = [by_id[extent.first], by_id[extent.second]]
+        if all(e.id in linked for e in ends):
+            continue
+        if not all((e.candidates, e.side) in examined for e in ends):
+            continue
+        before = [t for t in linked_ivus if t.start < extent.start]
+        if before:
+            add(before[-1], ends, "lesion-conclusion")
 
 
 def _follow_on(
@@ -630,7 +670,10 @@ def _follow_on(
             and not words & cue.wire_words
             and not words & {"not", "no", "never", "without"}
         )  # "The probe was pulled back from the renal hilum into the IVC."
-        return has_finding or has_result or list_line or imaging
+        run = any(
+            x.kind == "imaging" and start <= x.start < end for x in state.extents
+        )  # "On the right, it went from the right CIV to the right femoral vein."
+        return has_finding or has_result or list_line or imaging or run
 
     limit = min(sent + 1 + FOLLOW_ON_LIMIT, len(state.units))
     for nxt in range(sent + 1, limit):
@@ -641,7 +684,7 @@ def _follow_on(
             if not (heading and not out):
                 break
             paragraph = state.paragraph_of_unit[nxt]  # a findings list may start after a blank line
-        if not named_by_sent.get(nxt) and end - start <= 6 and _ends_with_colon(doc, start, end):
+        if not named_by_sent.get(nxt) and end - start <= 8 and _ends_with_colon(doc, start, end):
             heading, paragraph = True, state.paragraph_of_unit[nxt]  # "Measurements:" opens a list
             continue
         if any(clauses.competing_segment(i) for i in range(start, end) if not doc[i].is_punct):

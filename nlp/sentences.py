@@ -6,7 +6,8 @@ Rules (in order), over tokens:
 2. any other line break starts a sentence unless the line before ends without terminal
    punctuation and the next line starts in lower case (a wrapped line);
 3. ".", "!" and "?" end a sentence before a word or a number (lower-case dictation included),
-   except after abbreviations dictation writes with a period ("Dr.", "Lt.", "approx.", "No."),
+   except after abbreviations dictation writes with a period ("Dr.", "Lt.", "approx.", "No. 5";
+   one that is also a word, "post.", ends the sentence before a capitalised word),
    single capitals ("R. CIV") and the number of a list item ("1.").
 Semicolons do not split sentences (the linker treats them as clause breaks).
 
@@ -26,6 +27,9 @@ ABBREVIATIONS = frozenset(
     "dr mr mrs ms st no nos vs approx appr etc fig lt rt l r bilat pt pts inc co ref resp est "
     "jr sr cf al ant post sup inf prox dist med lat dept univ wt ht temp vol".split()
 )
+WORD_ABBREVIATIONS = frozenset("no co post sup inf med lat dist temp vol est ant".split())
+"""Abbreviations that are also words: a period after one ends the sentence before a
+capitalised word ("IVUS was done pre and post. The celiac ...")."""
 WRAPPED_LINE = re.compile(r"(?<=[A-Za-z0-9,;(/\-])(\r?\n)(?=[ \t]*[a-z])")
 
 
@@ -81,7 +85,7 @@ def _ends_sentence(texts: list[str], prev: int, nxt: str, line_first: list[bool]
     if mark == "." and prev > 0:
         before = texts[prev - 1]
         if before.lower() in ABBREVIATIONS:
-            return False
+            return before.lower() in WORD_ABBREVIATIONS and nxt.istitle() and len(nxt) > 1
         if _is_number(before) and line_first[prev - 1]:
             return False  # the number of a list item
         if len(before) == 1 and before.isalpha() and before.isupper():
