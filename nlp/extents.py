@@ -207,17 +207,10 @@ def _kind(
         return "lesion", earlier[-1].id
     if _sentence_images(state, first.start, cue.imaging_words):
         return "imaging", None  # "the pullback ran ...; on the left, from the IVC to the CIV"
-    if _continues_run(state, first.start):
-        return "imaging", None  # "The pullback went from X to Y. On the right, it went from ..."
+    sent = state.sent_of[first.start]
+    if sent > 0 and _sentence_images(state, state.sentences[sent - 1][0], cue.imaging_words):
+        return "imaging", None  # "IVUS pullbacks were done. On the right, it went from X to Y."
     return "treatment", None
-
-
-def _continues_run(state: State, token: int) -> bool:
-    """The previous extent, one sentence before, was a run, and this clause names no stent."""
-    if not state.extents or state.extents[-1].kind != "imaging":
-        return False
-    sent = state.sent_of[token]
-    return state.sent_of[state.extents[-1].start] in (sent - 1, sent)
 
 
 def _sentence_images(state: State, token: int, words: frozenset[str]) -> bool:

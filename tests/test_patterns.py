@@ -278,6 +278,14 @@ def test_neutral_name_takes_the_list_system(coder):
             "transit",
         ),
         ("The IVUS catheter was advanced through the IVC into the left CIV.", "IVC", "transit"),
+        ("IVUS ran from the IVC at the renal veins to the left CFV.", "renal veins", "landmark"),
+        (
+            "The catheter was brought from the groin sheath into the left brachiocephalic vein "
+            "for an IVUS look.",
+            "left brachiocephalic vein",
+            "named",
+        ),
+        ("The IVUS catheter went up the 8 Fr sheath in the right CFV.", "right CFV", "access"),
     ],
 )
 def test_vessel_roles(coder, text, vessel, role):
@@ -293,11 +301,31 @@ def test_vessel_roles(coder, text, vessel, role):
         ("IVUS showed thrombus from the left popliteal vein through the IVC.", "lesion"),
         ("IVUS showed a stenosis of the left CIA extending into the EIA.", "lesion"),
         ("A stent was deployed from the left CIV into the EIV.", "treatment"),
+        ("IVUS pullbacks were done. On the left, it went from the IVC to the left CFV.", "imaging"),
     ],
 )
 def test_extents(coder, text, kind):
     _, state = run(coder, text)
     assert [e.kind for e in state.extents] == [kind]
+
+
+def test_extent_ends_at_the_vessel_placed_at_a_landmark(coder):
+    doc, state = run(
+        coder, "The IVUS pullback ran from the IVC at the renal veins to the left CFV."
+    )
+    names = {m.id: doc[m.start : m.end].text for m in state.vessels}
+    assert [(names[e.first], names[e.second]) for e in state.extents] == [("IVC", "left CFV")]
+
+
+def test_a_chain_of_connectors_is_one_extent(coder):
+    doc, state = run(
+        coder,
+        "IVUS showed one occlusion from the infrarenal IVC through the right CIV into the right EIV.",
+    )
+    names = {m.id: doc[m.start : m.end].text for m in state.vessels}
+    assert [(e.kind, names[e.first], names[e.second]) for e in state.extents] == [
+        ("lesion", "infrarenal IVC", "right EIV")
+    ]
 
 
 def test_separate_lesions_make_no_lesion_extent(coder):
@@ -314,6 +342,32 @@ def test_links_follow_on_sentences_and_skip_other_modalities(extract):
     assert linked == {"left CIV"}
 
 
+def test_template_field_links_its_vessel(extract):
+    facts = extract("Diagnostic: aortogram.\nIVUS: yes - L EIA\nIntervention: PTA L EIA")
+    linked = {v.span.text for v in facts.vessels if v.id in {link.vessel for link in facts.links}}
+    assert linked == {"L EIA"}
+
+
+def test_a_lesion_concluded_after_the_results_merges_examined_vessels(code):
+    note = (
+        "TECHNIQUE: IVUS was performed. The IVC measured 180 mm2. The right CIV had an MLA of "
+        "40 mm2. The right EIV had an MLA of 60 mm2. The occlusion was thus one continuous "
+        "lesion from the infrarenal IVC through the right CIV into the right EIV."
+    )
+    result = code(note)
+    assert result["codes"] == {"37252": 1, "37253": 0}
+    assert result["units"][0]["merged_by"]["text"].startswith("infrarenal IVC")
+
+
+def test_a_lesion_in_the_indication_does_not_merge(code):
+    note = (
+        "INDICATION: Yesterday's venogram showed thrombus from the right axillary vein into the "
+        "subclavian vein.\n\nTECHNIQUE: IVUS results: the right subclavian vein had an MLA of "
+        "21 mm2; the right axillary vein had an area of 64 mm2."
+    )
+    assert code(note)["codes"] == {"37252": 1, "37253": 1}
+
+
 def test_links_antecedent_treatment(extract):
     facts = extract(
         "A 14 x 90 mm stent was placed in the left CIV. Post-stent IVUS showed good expansion."
@@ -327,7 +381,7 @@ def test_links_antecedent_treatment(extract):
 def test_sentences_follow_headings_lists_and_abbreviations(coder):
     doc, _ = run(
         coder,
-        "PROCEDURES PERFORMED:\n1. Venogram.\n2. IVUS of the L. CIV.\n\nFINDINGS: Dr. Smith saw approx. 70% compression. the EIV was normal.",
+        "PROCEDURES PERFORMED:\n1. Venogram.\n2. IVUS of the L. CIV.\n\nFINDINGS: Dr. Smith saw approx. 70% compression. the EIV was normal. IVUS pre and post. The SMA.",
     )
     assert [s.text.strip() for s in doc.sents] == [
         "PROCEDURES PERFORMED:",
@@ -335,6 +389,8 @@ def test_sentences_follow_headings_lists_and_abbreviations(coder):
         "2. IVUS of the L. CIV.",
         "FINDINGS: Dr. Smith saw approx. 70% compression.",
         "the EIV was normal.",
+        "IVUS pre and post.",
+        "The SMA.",
     ]
 
 
