@@ -161,12 +161,17 @@ def _passed_through(doc: Doc, start: int) -> bool:
 
 
 def _list_tail(doc: Doc, state: State, mentions: list[VMention], index: int) -> VMention:
+    """The last vessel of a list after the second end; not one said to be spared ("into the
+    left CIV, IVC spared")."""
+    spared = cues().spared_words
     last = mentions[index]
     for nxt in mentions[index + 1 :]:
         gap = [state.lower[i] for i in range(last.end, nxt.start)]
         if not gap or len(gap) > 3 or any(w not in LIST_GLUE for w in gap):
             break
         if state.sent_of[nxt.start] != state.sent_of[last.start]:
+            break
+        if nxt.end < len(state.lower) and state.lower[nxt.end] in spared:
             break
         last = nxt
     return last

@@ -471,7 +471,16 @@ def examined_evidence(doc: Doc, state: State, cue: CueFile) -> set[str]:
     evidence: set[str] = set()
 
     def clear_gap(a: int, b: int) -> bool:
-        return b - a <= 10 and all(lower[i] in gap_words or i in vessel_tokens for i in range(a, b))
+        if b - a > 10:
+            return False
+        i = a
+        while i < b:
+            if lower[i] == "(" and ")" in lower[i + 1 : min(b, i + 6)]:
+                i = lower.index(")", i + 1)  # "IVUS (PV .035): IVC"
+            elif not (lower[i] in gap_words or i in vessel_tokens):
+                return False
+            i += 1
+        return True
 
     for ivus in state.ivus:
         for mention in named:

@@ -69,6 +69,7 @@ class CueFile(_Strict):
     extent_core: frozenset[str]
     continuity_words: frozenset[str]
     separate_words: frozenset[str]
+    spared_words: frozenset[str]
     imaging_words: frozenset[str]
     treatment_words: frozenset[str]
     result_verbs: frozenset[str]

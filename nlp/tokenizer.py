@@ -1,7 +1,8 @@
 """spaCy's English tokenizer, blank (no model download), fitted to dictated measurements.
 
 Splits what dictation glues together so the rules can see it: ``46mm2`` → ``46 mm2``,
-``12x14`` → ``12 x 14``, ``CSA=120`` → ``CSA = 120``, ``~50`` → ``~ 50``.
+``12x14`` → ``12 x 14``, ``CSA=120`` → ``CSA = 120``, ``~50`` → ``~ 50``; and drops spaCy's
+emoticon exceptions, so "IVUS (PV .035): IVC" splits ``)`` from ``:``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ UNIT_SUFFIXES = [
 ]
 MEASURE_INFIXES = [r"(?<=[0-9])[xX×](?=[0-9])", r"(?<=[A-Za-z0-9])=(?=[A-Za-z0-9])"]
 EXTRA_PREFIXES = [r"~", r"≈", r"≥", r"≤", r"<", r">"]
+EMOTICON_CHARACTERS = frozenset(":;=^_()[]{}<>*|@¬°")
+
+
+def _without_emoticons(exceptions: dict[str, Any]) -> dict[str, Any]:
+    return {
+        text: value
+        for text, value in exceptions.items()
+        if any(c.isalnum() for c in text) or not any(c in EMOTICON_CHARACTERS for c in text)
+    }
 
 
 TOKENIZER_NAME = "ivus_coder.tokenizer.v1"
@@ -35,7 +45,7 @@ def create_tokenizer() -> Callable[[Language], Tokenizer]:
         defaults = nlp.Defaults
         return Tokenizer(
             nlp.vocab,
-            rules=defaults.tokenizer_exceptions,
+            rules=_without_emoticons(defaults.tokenizer_exceptions),
             prefix_search=compile_prefix_regex([*EXTRA_PREFIXES, *defaults.prefixes]).search,
             suffix_search=compile_suffix_regex([*UNIT_SUFFIXES, *defaults.suffixes]).search,
             infix_finditer=compile_infix_regex([*MEASURE_INFIXES, *defaults.infixes]).finditer,

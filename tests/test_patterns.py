@@ -359,6 +359,21 @@ def test_a_lesion_concluded_after_the_results_merges_examined_vessels(code):
     assert result["units"][0]["merged_by"]["text"].startswith("infrarenal IVC")
 
 
+def test_a_spared_vessel_does_not_extend_a_lesion(coder):
+    doc, state = run(
+        coder, "IVUS: continuous DVT from the left popliteal vein into the left CIV, IVC spared."
+    )
+    names = {m.id: doc[m.start : m.end].text for m in state.vessels}
+    assert [names[e.second] for e in state.extents] == ["left CIV"]
+
+
+def test_a_parenthetical_device_does_not_hide_the_object(extract):
+    facts = extract("IVUS (PV .035): IVC nml 21 mm.")
+    assert [v.span.text for v in facts.vessels if v.id in {k.vessel for k in facts.links}] == [
+        "IVC"
+    ]
+
+
 def test_a_lesion_in_the_indication_does_not_merge(code):
     note = (
         "INDICATION: Yesterday's venogram showed thrombus from the right axillary vein into the "
@@ -399,3 +414,17 @@ def test_wrapped_lines_join_without_moving_offsets():
     joined = unwrap_lines(text)
     assert len(joined) == len(text)
     assert joined.startswith("Intravascular ultrasound of the left common iliac vein.\nNext")
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("IVUS (PV .035): IVC", ["IVUS", "(", "PV", ".035", ")", ":", "IVC"]),
+        ("MLA 46mm2, 12x14", ["MLA", "46", "mm2", ",", "12", "x", "14"]),
+        ("CSA=120", ["CSA", "=", "120"]),
+    ],
+)
+def test_tokenizer_splits_dictated_measurements_and_no_emoticons(text, tokens):
+    from nlp.tokenizer import blank_pipeline
+
+    assert [t.text for t in blank_pipeline()(text)] == tokens
