@@ -37,10 +37,10 @@ def find_extents(doc: Doc, state: State) -> None:
     for index, first in enumerate(mentions):
         if index + 1 >= len(mentions):
             break
-        second = mentions[index + 1]
+        following, between = _pair(state, mentions, index)
+        second = mentions[following]
         if state.sent_of[first.start] != state.sent_of[second.start] or second.start < first.end:
             continue
-        between = [state.lower[i] for i in range(first.end, second.start)]
         if not between or len(between) > 8:
             continue
         if any(
@@ -63,7 +63,7 @@ def find_extents(doc: Doc, state: State) -> None:
         )
         if not (has_from or continuity or strong or imaging):
             continue
-        last = _list_tail(doc, state, mentions, index + 1)
+        last = _list_tail(doc, state, mentions, following)
         kind, pathology = _kind(doc, state, first, last, clause, imaging)
         if kind != "lesion" and _continuing(state, first.start, between, cue):
             kind = "lesion"  # "plaque extending from the CIA into the first 15 mm of the EIA"
@@ -85,6 +85,27 @@ def find_extents(doc: Doc, state: State) -> None:
                 pathology=pathology,
             )
         )
+
+
+def _pair(state: State, mentions: list[VMention], index: int) -> tuple[int, list[str]]:
+    """The mention an extent from ``mentions[index]`` would run to, and the words between; a
+    comma-set aside is skipped: "from the distal left CCA, just below the origin of the external
+    carotid, into the proximal left ICA"."""
+    lower = state.lower
+    first = mentions[index]
+    following = index + 1
+    if first.end < len(lower) and lower[first.end] == ",":
+        close = next(
+            (k for k in range(first.end + 1, min(first.end + 12, len(lower))) if lower[k] == ","),
+            None,
+        )
+        if close is not None and state.sent_of[close] == state.sent_of[first.start]:
+            while following < len(mentions) and mentions[following].start < close:
+                following += 1
+            if following < len(mentions):
+                return following, lower[close + 1 : mentions[following].start]
+            following = index + 1
+    return following, lower[first.end : mentions[following].start]
 
 
 def _placed_at(state: State, mentions: list[VMention], index: int) -> VMention:

@@ -328,6 +328,18 @@ def test_a_chain_of_connectors_is_one_extent(coder):
     ]
 
 
+def test_an_extent_skips_a_comma_aside(coder):
+    doc, state = run(
+        coder,
+        "IVUS showed one lesion from the distal left CCA, just below the origin of the external "
+        "carotid, into the proximal left ICA.",
+    )
+    names = {m.id: doc[m.start : m.end].text for m in state.vessels}
+    assert [(e.kind, names[e.first], names[e.second]) for e in state.extents] == [
+        ("lesion", "left CCA", "left ICA")
+    ]
+
+
 def test_separate_lesions_make_no_lesion_extent(coder):
     _, state = run(coder, "IVUS showed two separate stenoses, the left CIV to the EIV.")
     assert all(e.kind != "lesion" for e in state.extents)
