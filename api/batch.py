@@ -20,9 +20,14 @@ from .inputs import InputDocument
 _worker_coder: Coder | None = None
 
 
-def _init_worker() -> None:
+def _init_worker(linker: str | None = None) -> None:
     global _worker_coder
-    _worker_coder = Coder()
+    if linker is None:
+        _worker_coder = Coder()
+    else:
+        from nlp.pipeline import Extractor
+
+        _worker_coder = Coder(Extractor(linker=linker))
 
 
 def _code_in_worker(job: tuple[str, str, str | None, CodingSettings]) -> dict[str, Any]:
@@ -38,8 +43,10 @@ def code_batch(
     settings: CodingSettings,
     workers: int = 1,
     coder: Coder | None = None,
+    linker: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Results (or error records) for ``documents``, in their order."""
+    """Results (or error records) for ``documents``, in their order. ``linker`` (rules, model,
+    hybrid; default: the pipeline's default) is the linker of the workers' pipelines."""
     if workers <= 1:
         local = coder or Coder()
         for doc in documents:
@@ -61,6 +68,6 @@ def code_batch(
             else:
                 yield (doc.id, doc.text or "", policy, settings)
 
-    with context.Pool(workers, initializer=_init_worker) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(linker,)) as pool:
         for index, result in enumerate(pool.imap(_code_in_worker, jobs(), chunksize=4)):
             yield errors.pop(index, result)

@@ -48,6 +48,28 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_linker_option(parser: argparse.ArgumentParser) -> None:
+    from nlp.pipeline import DEFAULT_LINKER, LINKERS
+
+    parser.add_argument(
+        "--linker",
+        choices=LINKERS,
+        default=DEFAULT_LINKER,
+        help="who decides which vessels each IVUS mention examined: 'rules' (the rule linker), "
+        "'model' (the learned linker alone) or 'hybrid' (the learned linker reading the rules' "
+        "decisions); see models/CARD.md (default: %(default)s)",
+    )
+
+
+def _coder(args: argparse.Namespace) -> Any:
+    """A :class:`api.coding.Coder` whose pipeline uses the ``--linker`` chosen."""
+    from nlp.pipeline import Extractor
+
+    from .coding import Coder
+
+    return Coder(Extractor(linker=args.linker))
+
+
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--id-column", default="id", help="id field of JSONL/CSV input (default: id)"
@@ -102,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )
     _add_policy_options(code)
+    _add_linker_option(code)
     _add_input_options(code)
     code.set_defaults(handler=run_code)
 
@@ -114,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("file", metavar="FILE", help="a plain-text note ('-' for stdin)")
     _add_policy_options(explain)
+    _add_linker_option(explain)
     explain.set_defaults(handler=run_explain)
 
     for name, (helptext, register) in _EXTRA_COMMANDS.items():
@@ -155,7 +179,12 @@ def run_code(args: argparse.Namespace) -> int:
         unique=args.unique,
     )
     results: Iterator[dict[str, Any]] = code_batch(
-        documents, policy=args.policy, settings=settings, workers=args.workers
+        documents,
+        policy=args.policy,
+        settings=settings,
+        workers=args.workers,
+        coder=_coder(args) if args.workers <= 1 else None,
+        linker=args.linker,
     )
     if not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm
@@ -179,14 +208,13 @@ def run_code(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from .coding import Coder
     from .explain import render_explanation
     from .inputs import iter_documents
 
     document = next(iter_documents([args.file]))
     if document.error is not None:
         raise document.error
-    coder = Coder()
+    coder = _coder(args)
     coded = coder.code_facts(
         document.text or "", document_id=document.id, policy=args.policy, settings=_settings(args)
     )

@@ -10,7 +10,14 @@ from typing import Any
 
 from rules_core.gold import read_jsonl
 
-from .cli import EXIT_OK, _add_policy_options, _settings, register_command
+from .cli import (
+    EXIT_OK,
+    _add_linker_option,
+    _add_policy_options,
+    _coder,
+    _settings,
+    register_command,
+)
 
 
 @register_command("evaluate", "score the coder against a gold corpus")
@@ -48,15 +55,14 @@ def _register(parser: argparse.ArgumentParser) -> None:
         "--text-column", default="text", help="text field of the negatives file (default: text)"
     )
     _add_policy_options(parser)
+    _add_linker_option(parser)
     parser.set_defaults(handler=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from models.evaluation import Prediction, evaluate
 
-    from .coding import Coder
-
-    coder = Coder()
+    coder = _coder(args)
     settings = _settings(args)
     gold_docs = [doc for path in args.gold for doc in read_jsonl(path)]
     predictions = []
@@ -66,6 +72,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
         predictions.append(Prediction(coded.facts, coded.result))
     report = evaluate(gold_docs, predictions, args.policy)
+    report["linker"] = args.linker
     if args.negatives:
         report["negatives"] = score_negatives(coder, args, settings)
     if args.report:
@@ -125,7 +132,8 @@ def markdown_report(report: dict[str, Any]) -> str:
 
     assertion = report["assertion"]
     lines = [
-        f"# IVUS Coder evaluation — policy `{report['policy']}`, {report['documents']} documents",
+        f"# IVUS Coder evaluation — policy `{report['policy']}`, linker "
+        f"`{report.get('linker', 'rules')}`, {report['documents']} documents",
         "",
         f"- Code exact match: **{report['code_exact_match']:.3f}**{interval('code_exact_match')}",
         f"- Mean absolute unit error: **{report['unit_mae']:.3f}**{interval('unit_mae')}",

@@ -16,7 +16,8 @@ Runs after the rule linker (``ivus_linker``, :mod:`nlp.linker`) and rewrites ``s
 3. **Decision.** A mention head decides whether each vessel mention was examined at all, a
    pair head which of its candidate IVUS mentions examined it (:meth:`models.linker_model.
    LinkerHeads.decide`). The basis of a link reads ``model p=0.93 mention p=0.97``; in
-   ``hybrid`` mode a link the rule linker made too keeps the rule's basis (``same-sentence``...).
+   ``hybrid`` mode a link the rule linker made too keeps the rule's basis (``same-sentence``...),
+   and a rule link outside the candidate window is kept as it is (the window is the model's).
 4. **Findings.** IVUS findings are attributed again to the linked vessels (the rule linker's
    nearest-vessel-of-the-clause helper, :func:`nlp.linker._attribute`).
 
@@ -527,6 +528,11 @@ def relink(doc: Doc, state: State, heads: LinkerHeads) -> Decision:
             )
             basis = rule_basis or f"{heads.mode} p={p:.2f} mention p={pm:.2f}"
             links.append((ivus.id, mention.id, basis))
+    if heads.mode == "hybrid":  # outside the candidate window the rules still decide
+        judged = {(ivus.id, mention.id) for ivus, mention in pairs}
+        links += [
+            (i, v, basis) for (i, v), basis in features.rule_links.items() if (i, v) not in judged
+        ]
     state.links = links
     state.ivus_findings = attribute_findings(doc, state, features.rule_findings)
     return decision

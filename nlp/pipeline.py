@@ -34,7 +34,7 @@ from .tokenizer import blank_pipeline, literal_pipeline
 SENTENCE_SPLITTERS = ("ivus", "sentencizer", "pyrush")
 LINKERS = ("rules", "model", "hybrid")
 # The linker that scored better on dev (models/CARD.md, "Which linker is the default").
-DEFAULT_LINKER = "hybrid"
+DEFAULT_LINKER = "rules"
 
 
 def build_pipeline(
