@@ -16,6 +16,7 @@ from pydantic import Field
 
 from rules_core.errors import RuleFileError
 from rules_core.ontology import _Strict, read_json_rule_file, validate_model
+from rules_core.version import source_bytes
 
 from ._medspacy import ConTextRule, SectionRule, TargetRule
 
@@ -28,6 +29,22 @@ TARGET_FILES = (
     "procedures.json",
 )
 ALL_FILES = (*TARGET_FILES, "context.json", "sections.json", "cues.json")
+EXTRACTOR_MODULES = (
+    "_medspacy",
+    "assertion",
+    "extents",
+    "facts",
+    "learned_linker",
+    "linker",
+    "mentions",
+    "pipeline",
+    "rules_io",
+    "sentences",
+    "state",
+    "targets",
+    "tokenizer",
+)
+LEARNED_LINKER_MODULES = ("linker_spec", "linker_model", "errors")
 
 
 class TargetFile(_Strict):
@@ -250,10 +267,13 @@ def cues() -> CueFile:
 
 @cache
 def rules_version() -> str:
-    """``nlp.<sha256[:10]>`` of every extraction rule file."""
+    """``nlp.<sha256[:10]>`` of every extraction rule file and the extractor's modules (the
+    learned linker's scoring modules included), so a change of logic changes the version too."""
     digest = hashlib.sha256()
     for name in ALL_FILES:
         digest.update(read_json_rule_file(PACKAGE, name)[1])
+    digest.update(source_bytes(__package__, EXTRACTOR_MODULES))
+    digest.update(source_bytes("models", LEARNED_LINKER_MODULES))
     return f"nlp.{digest.hexdigest()[:10]}"
 
 

@@ -79,3 +79,27 @@ def test_extraction_rule_files_load():
 def test_ruleset_version_names_core_and_extractor():
     version = ruleset_version("nlp.abc")
     assert "+core." in version and version.endswith(".nlp.abc")
+
+
+def test_the_extractor_version_digests_every_extractor_module():
+    """A module left out of the digest could change results without changing the version."""
+    from pathlib import Path
+
+    import nlp
+    from nlp.rules_io import EXTRACTOR_MODULES
+
+    modules = {p.stem for p in Path(nlp.__file__).parent.glob("*.py")} - {"__init__"}
+    assert set(EXTRACTOR_MODULES) == modules
+
+
+def test_the_core_version_changes_with_the_coding_code(monkeypatch):
+    import rules_core.version as version
+
+    before = version.core_version()
+    version.core_version.cache_clear()
+    real = version.source_bytes
+    monkeypatch.setattr(version, "source_bytes", lambda p, m: real(p, m) + b"# edited\n")
+    try:
+        assert version.core_version() != before
+    finally:
+        version.core_version.cache_clear()
