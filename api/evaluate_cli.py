@@ -25,7 +25,7 @@ def _register(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Code every gold document and report span P/R/F1 per label (exact and overlap), assertion "
         "accuracy, link P/R/F1, vessel P/R/F1, code exact match and mean absolute unit error, per "
-        "tag and per source, with bootstrap 95%% intervals and every error listed."
+        "tag and per source, with bootstrap 95% intervals and every error listed."
     )
     parser.add_argument(
         "--gold",
