@@ -22,12 +22,7 @@ _worker_coder: Coder | None = None
 
 def _init_worker(linker: str | None = None) -> None:
     global _worker_coder
-    if linker is None:
-        _worker_coder = Coder()
-    else:
-        from nlp.pipeline import Extractor
-
-        _worker_coder = Coder(Extractor(linker=linker))
+    _worker_coder = Coder.with_linker(linker)
 
 
 def _code_in_worker(job: tuple[str, str, str | None, CodingSettings]) -> dict[str, Any]:

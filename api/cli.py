@@ -48,14 +48,16 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_linker_option(parser: argparse.ArgumentParser) -> None:
+def _add_linker_option(parser: argparse.ArgumentParser, lead: str = "") -> None:
+    """``--linker``; ``lead`` starts its help (what the option means for that command)."""
     from nlp.pipeline import DEFAULT_LINKER, LINKERS
 
     parser.add_argument(
         "--linker",
         choices=LINKERS,
         default=DEFAULT_LINKER,
-        help="who decides which vessels each IVUS mention examined: 'rules' (the rule linker), "
+        help=lead
+        + "who decides which vessels each IVUS mention examined: 'rules' (the rule linker), "
         "'model' (the learned linker alone) or 'hybrid' (the learned linker reading the rules' "
         "decisions); see models/CARD.md (default: %(default)s)",
     )
@@ -63,11 +65,9 @@ def _add_linker_option(parser: argparse.ArgumentParser) -> None:
 
 def _coder(args: argparse.Namespace) -> Any:
     """A :class:`api.coding.Coder` whose pipeline uses the ``--linker`` chosen."""
-    from nlp.pipeline import Extractor
-
     from .coding import Coder
 
-    return Coder(Extractor(linker=args.linker))
+    return Coder.with_linker(args.linker)
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:

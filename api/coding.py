@@ -58,6 +58,16 @@ class Coder:
         self.extractor = extractor or Extractor()
         self.policies = load_policies()
 
+    @classmethod
+    def with_linker(cls, linker: str | None = None) -> Coder:
+        """A coder whose pipeline uses ``linker`` (rules, model, hybrid; None: the default)."""
+        return cls(Extractor(linker=linker))
+
+    @property
+    def linker(self) -> str:
+        """The vessel linker of this coder's pipeline."""
+        return self.extractor.linker
+
     def settings(
         self, documentation: str | None = None, mue_37253: int | None = None
     ) -> CodingSettings:
