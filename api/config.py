@@ -20,7 +20,9 @@ class ServiceSettings:
     """What a deployment may change. Defaults suit a service on a private network.
 
     ``rate_limit`` is requests per second per API key (per worker process), ``rate_burst`` the
-    bucket size; ``rate_limit=0`` turns rate limiting off.
+    bucket size; ``rate_limit=0`` turns rate limiting off. ``linker`` is the vessel linker a
+    request gets when it names none (``rules``, ``model`` or ``hybrid``; None: the pipeline's
+    default, ``nlp.pipeline.DEFAULT_LINKER``).
     """
 
     insecure_no_auth: bool = False
@@ -30,6 +32,7 @@ class ServiceSettings:
     rate_limit: float = 100.0
     rate_burst: int = 200
     access_log: bool = True
+    linker: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1:
@@ -38,6 +41,11 @@ class ServiceSettings:
             raise ValueError("batch_limit must be at least 1")
         if self.rate_limit < 0 or self.rate_burst < 1:
             raise ValueError("rate_limit must be >= 0 and rate_burst >= 1")
+        if self.linker is not None:
+            from nlp.pipeline import LINKERS
+
+            if self.linker not in LINKERS:
+                raise ValueError(f"linker must be one of {', '.join(LINKERS)}, not {self.linker!r}")
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

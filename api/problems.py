@@ -60,6 +60,7 @@ SLUG_OF_CODE: dict[str, str] = {
     "E108": "malformed-hl7",
     "E109": "unsupported-hl7-message",
     "E110": "invalid-document",
+    "E205": "invalid-setting",
 }
 
 # HTTP status → FHIR IssueType (http://hl7.org/fhir/issue-type).

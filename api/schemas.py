@@ -12,11 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from nlp.pipeline import LINKERS
 from rules_core import load_policies
 
 _policies = load_policies()
 PolicyName = Literal[tuple(sorted(_policies.policies))]  # type: ignore[valid-type]
 DocumentationMode = Literal[tuple(sorted(_policies.settings_file.documentation_modes))]  # type: ignore[valid-type]
+LinkerName = Literal[LINKERS]  # type: ignore[valid-type]
 
 POLICY_HELP = (
     "Vessel-grouping policy (RULEBOOK 3.1): 'sir' (default) counts external iliac + common "
@@ -31,6 +33,21 @@ MUE_HELP = (
     "Medically Unlikely Edit for 37253: more units are still emitted, and flagged exceeds-mue "
     "(default 5)."
 )
+# Who decides which vessels each IVUS mention examined, per linker (as api/cli.py's --linker help
+# says; models/CARD.md).
+LINKER_MODES = {
+    "rules": "the rule linker",
+    "model": "the learned linker alone",
+    "hybrid": "the learned linker reading the rules' decisions",
+}
+LINKER_HELP = (
+    "Vessel linker: who decides which vessels each IVUS mention examined: 'rules' (the rule "
+    "linker), 'model' (the learned linker alone) or 'hybrid' (the learned linker reading the "
+    "rules' decisions). Default: the server's (`ivus-coder serve --linker`, `default_linker` in "
+    "GET /v1/rules). The result's ruleset_version names the linker and its weights. Only the "
+    "default linker's pipeline is built at start-up; another is built on its first request, "
+    "which waits for the build (about half a second)."
+)
 
 
 class _Request(BaseModel):
@@ -41,6 +58,7 @@ class CodingOptions(_Request):
     policy: PolicyName | None = Field(None, description=POLICY_HELP)  # type: ignore[valid-type]
     documentation: DocumentationMode | None = Field(None, description=DOCUMENTATION_HELP)  # type: ignore[valid-type]
     mue_37253: StrictInt | None = Field(None, ge=1, le=1000, description=MUE_HELP)
+    linker: LinkerName | None = Field(None, description=LINKER_HELP)  # type: ignore[valid-type]
 
 
 class CodeRequest(CodingOptions):
@@ -53,11 +71,14 @@ class CodeRequest(CodingOptions):
 
 
 class BatchDocument(_Request):
-    """One note of a batch; ``policy`` overrides the batch's policy for this note."""
+    """One note of a batch; ``policy`` and ``linker`` override the batch's for this note."""
 
     id: str | None = Field(None, max_length=256)
     text: str = Field(..., description="The note: plain text, UTF-8.")
     policy: PolicyName | None = Field(None, description="Overrides the batch policy for this note.")  # type: ignore[valid-type]
+    linker: LinkerName | None = Field(  # type: ignore[valid-type]
+        None, description="Overrides the batch linker for this note."
+    )
 
 
 class BatchRequest(CodingOptions):
@@ -193,8 +214,18 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: Literal["ready"]
-    ruleset_version: str
-    build_seconds: float | None
+    ruleset_version: str = Field(
+        ..., description="The version results of the default linker carry."
+    )
+    build_seconds: float | None = Field(
+        ..., description="Seconds the default linker's pipeline took to build."
+    )
+    linker: LinkerName = Field(..., description="The server's default linker.")  # type: ignore[valid-type]
+    linkers_built: list[LinkerName] = Field(  # type: ignore[valid-type]
+        ...,
+        description="Linkers whose pipeline is built in this worker process: the default one, "
+        "and each other one once a request has asked for it.",
+    )
 
 
 class PolicyInfo(BaseModel):
@@ -202,6 +233,16 @@ class PolicyInfo(BaseModel):
     source: str
     description: str
     groups: dict[str, list[str]]
+
+
+class LinkerInfo(BaseModel):
+    description: str = Field(..., description="Who decides which vessels an IVUS examined.")
+    extractor_version: str | None = Field(
+        ..., description="The extractor version with this linker (null: its weights are unusable)."
+    )
+    ruleset_version: str | None = Field(
+        ..., description="The ruleset_version its results carry (null as above)."
+    )
 
 
 class VesselInfo(_Out):
@@ -217,10 +258,16 @@ class VesselInfo(_Out):
 class Rules(BaseModel):
     """What a result depends on: versions, policies, settings, flags and the vessel table."""
 
-    ruleset_version: str
+    ruleset_version: str = Field(..., description="Of results made with the default linker.")
     core_version: str
-    extractor_version: str
+    extractor_version: str = Field(..., description="Of the default linker's pipeline.")
     default_policy: str
+    default_linker: LinkerName = Field(  # type: ignore[valid-type]
+        ..., description="The linker used when a request names none (`serve --linker`)."
+    )
+    linkers: dict[str, LinkerInfo] = Field(
+        ..., description="Every linker a request may name, with the versions its results carry."
+    )
     policies: dict[str, PolicyInfo]
     settings: dict[str, Any]
     documentation_modes: dict[str, str]

@@ -1,7 +1,8 @@
 """``ivus-coder serve``: run the HTTP service under uvicorn.
 
-Each worker process builds its own coding pipeline at start-up (``/readyz`` turns ready when it
-is built). Authentication is on: without API keys (``IVUS_CODER_API_KEYS`` or
+Each worker process builds its own coding pipeline at start-up, for the default linker
+(``--linker``; ``/readyz`` turns ready when it is built), and the pipeline of another linker when
+a request first names it. Authentication is on: without API keys (``IVUS_CODER_API_KEYS`` or
 ``--api-keys-file``) the server refuses to start, unless ``--insecure-no-auth`` is given.
 """
 
@@ -19,7 +20,7 @@ import tempfile
 
 from rules_core.errors import IvusCoderError
 
-from .cli import EXIT_USAGE, register_command
+from .cli import EXIT_USAGE, _add_linker_option, register_command
 from .config import CONFIG_ENV, MIB, ServiceSettings
 from .workers import reuse_port_supported, run_workers
 
@@ -33,7 +34,10 @@ def register(parser: argparse.ArgumentParser) -> None:
         "Run the HTTP service: POST /v1/code, /v1/code/batch, /fhir/DocumentReference/$ivus-code, "
         "/hl7v2/mdm; GET /v1/rules, /healthz, /readyz, /metrics, /openapi.json and the review "
         "page at /. API keys come from IVUS_CODER_API_KEYS (comma-separated) and/or "
-        "--api-keys-file (one per line); clients send 'Authorization: Bearer KEY'."
+        "--api-keys-file (one per line); clients send 'Authorization: Bearer KEY'. A request "
+        "may name its vessel linker ('linker'); --linker is the one it gets when it names none. "
+        "Each worker builds the default linker's pipeline at start-up (/readyz is ready then) "
+        "and another linker's pipeline on the first request that names it."
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -44,8 +48,14 @@ def register(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="worker processes, one coding pipeline each; each has its own socket on the port "
-        "(SO_REUSEPORT) so connections spread evenly (default: %(default)s)",
+        help="worker processes, each with its own coding pipelines (one per linker used); each "
+        "has its own socket on the port (SO_REUSEPORT) so connections spread evenly "
+        "(default: %(default)s)",
+    )
+    _add_linker_option(
+        parser,
+        lead="the vessel linker of requests that name none (a request "
+        "may name another: its pipeline is built on first use); ",
     )
     parser.add_argument("--api-keys-file", metavar="FILE", help="file of API keys, one per line")
     parser.add_argument(
@@ -138,6 +148,7 @@ def run_serve(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit,
             rate_burst=args.rate_burst,
             access_log=not args.no_access_log,
+            linker=args.linker,
         )
     except ValueError as exc:
         print(f"ivus-coder serve: error: {exc}", file=sys.stderr)
@@ -162,7 +173,7 @@ def run_serve(args: argparse.Namespace) -> int:
             f"ivus-coder serve: authentication on, {len(keys)} API key(s) configured.",
             file=sys.stderr,
         )
-    _check_rule_files()
+    _check_rule_files(args.linker)
     os.environ[CONFIG_ENV] = settings.to_env()
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         folder = tempfile.mkdtemp(prefix="ivus-coder-metrics-")
@@ -199,8 +210,9 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_rule_files() -> None:
-    """Fail before starting workers when a rule or data file is invalid (numbered error)."""
+def _check_rule_files(linker: str) -> None:
+    """Fail before starting workers when a rule or data file, or the weights the default
+    ``linker`` needs, are invalid (numbered error)."""
     from nlp.rules_io import context_rules, cues, ivus_gate, target_rules
     from rules_core import load_ontology, load_policies
 
@@ -210,3 +222,7 @@ def _check_rule_files() -> None:
     context_rules()
     cues()
     ivus_gate()
+    if linker != "rules":
+        from models.linker_model import load_linker_model
+
+        load_linker_model()

@@ -1,7 +1,9 @@
 """The HTTP service (FastAPI): ``create_app(settings)``.
 
-One coding pipeline per worker process, built at start-up on the process's coding thread
-(:mod:`api.runtime`); ``/readyz`` says when it is ready. Endpoints:
+One coding pipeline per vessel linker in each worker process, on the process's coding thread
+(:mod:`api.runtime`): the default linker's (``serve --linker``) is built at start-up, and
+``/readyz`` says when it is ready; another linker's is built when a request first names it.
+Endpoints:
 
 - ``POST /v1/code``, ``POST /v1/code/batch``: the JSON result contract (DESIGN.md);
 - ``POST /fhir/DocumentReference/$ivus-code``: FHIR R4 (:mod:`api.fhir`);
@@ -17,8 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
@@ -32,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, Response
 
 from rules_core import CodingSettings, load_ontology, load_policies
-from rules_core.errors import IvusCoderError
+from rules_core.errors import IvusCoderError, RuleFileError
 
 from . import fhir, hl7v2
 from .auth import KeyStore, authenticate, read_keys
@@ -46,6 +49,8 @@ from .ratelimit import RateLimiter
 from .runtime import CoderRuntime
 from .schemas import (
     DOCUMENTATION_HELP,
+    LINKER_HELP,
+    LINKER_MODES,
     MUE_HELP,
     POLICY_HELP,
     BatchDocument,
@@ -55,6 +60,7 @@ from .schemas import (
     CodeResult,
     DocumentationMode,
     Health,
+    LinkerName,
     PolicyName,
     Ready,
     Rules,
@@ -86,6 +92,13 @@ when there is one, and the request id; FHIR endpoints answer errors as `Operatio
 **Limits**: request bodies over the configured size (default 1 MiB) get 413; batches over the
 configured number of documents get 413; each API key has a token-bucket rate limit (429 with
 `Retry-After`). Note text is never logged.
+**Vessel linkers**: `linker` (`rules`, `model` or `hybrid`; in the body of `/v1/code` and
+`/v1/code/batch`, in the query of `$ivus-code` and `/hl7v2/mdm`) chooses who decides which
+vessels each IVUS mention examined; a request that names none gets the server's default
+(`default_linker` in `GET /v1/rules`), and each result's `ruleset_version` names the linker and
+its weights. Each worker process builds the default linker's pipeline at start-up (`/readyz` is
+ready once it is built); another linker's pipeline is built on its first request, which waits for
+the build (about half a second), and is kept from then on.
 """
 
 Include = Literal["spans"]
@@ -122,17 +135,66 @@ def coding_settings(documentation: str | None, mue_37253: int | None) -> CodingS
         raise Problem.from_error(exc) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class CodingQuery:
+    """The coding options of an endpoint whose body is a document (FHIR, HL7 v2): query
+    parameters, declared once in :func:`coding_query`."""
+
+    policy: str | None
+    linker: str | None
+    settings: CodingSettings
+
+
+def coding_query(
+    policy: Annotated[PolicyName | None, Query(description=POLICY_HELP)] = None,  # type: ignore[valid-type]
+    documentation: Annotated[
+        DocumentationMode | None, Query(description=DOCUMENTATION_HELP)
+    ] = None,  # type: ignore[valid-type]
+    mue_37253: Annotated[int | None, Query(ge=1, le=1000, description=MUE_HELP)] = None,
+    linker: Annotated[LinkerName | None, Query(description=LINKER_HELP)] = None,  # type: ignore[valid-type]
+) -> CodingQuery:
+    """Dependency: the coding options in the query, validated (422 problems)."""
+    return CodingQuery(policy, linker, coding_settings(documentation, mue_37253))
+
+
+QueryOptions = Annotated[CodingQuery, Depends(coding_query)]
+
+
 def _json(data: Any, status: int = 200, media_type: str = JSON) -> Response:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(body, status_code=status, media_type=media_type)
 
 
+def linker_extractor_version(linker: str) -> str:
+    """The extractor version of a pipeline with ``linker`` and the shipped weights, as
+    :attr:`nlp.pipeline.Extractor.version` gives it, without building the pipeline."""
+    from nlp.rules_io import extractor_version_with_linker
+
+    if linker == "rules":
+        return extractor_version_with_linker(None)
+    from models.linker_model import load_linker_model
+
+    return extractor_version_with_linker(f"{linker}-{load_linker_model().digest}")
+
+
 @cache
-def rules_document() -> dict[str, Any]:
-    """``GET /v1/rules``: what every result depends on."""
-    from nlp.rules_io import extractor_version
+def rules_document(default_linker: str) -> dict[str, Any]:
+    """``GET /v1/rules``: what every result depends on; the versions at the top are those of
+    results made with ``default_linker``."""
     from rules_core.version import core_version, ruleset_version
 
+    linkers: dict[str, dict[str, Any]] = {}
+    for name, description in LINKER_MODES.items():
+        try:
+            extractor: str | None = linker_extractor_version(name)
+        except RuleFileError as exc:  # unusable weights: that linker cannot be built either
+            log.error("linker %s is unavailable: %s", name, exc.detail)
+            extractor = None
+        linkers[name] = {
+            "description": description,
+            "extractor_version": extractor,
+            "ruleset_version": ruleset_version(extractor) if extractor else None,
+        }
     policies = load_policies()
     ontology = load_ontology()
     groups: dict[str, dict[str, list[str]]] = {}
@@ -143,10 +205,12 @@ def rules_document() -> dict[str, Any]:
         groups[name] = table
     defaults = policies.settings_file.defaults
     return {
-        "ruleset_version": ruleset_version(extractor_version()),
+        "ruleset_version": linkers[default_linker]["ruleset_version"],
         "core_version": core_version(),
-        "extractor_version": extractor_version(),
+        "extractor_version": linkers[default_linker]["extractor_version"],
         "default_policy": policies.default,
+        "default_linker": default_linker,
+        "linkers": linkers,
         "policies": {
             name: {
                 "title": p.title,
@@ -187,14 +251,18 @@ def _coding_router() -> APIRouter:
         responses=problem_responses(*CODING_ERRORS),
         description="The result contract for one note. `?include=spans` adds every highlighted "
         "span (IVUS, vessel, extent, finding, pathology, procedure, modality) with its offsets "
-        "and links, as the review page draws them. A note that cannot be coded (empty, binary, "
-        "too long) is a 422 (413 for too long) problem with its error code.",
+        "and links, as the review page draws them. `linker` chooses the vessel linker (default: "
+        "the server's); the first request for a linker other than the default waits while its "
+        "pipeline is built. A note that cannot be coded (empty, binary, too long) is a 422 (413 "
+        "for too long) problem with its error code.",
     )
     async def code(request: Request, body: CodeRequest, include: Include | None = None) -> Response:
         settings = coding_settings(body.documentation, body.mue_37253)
         app_state = request.app.state
         try:
-            coded, seconds = await app_state.runtime.code(body.text, body.id, body.policy, settings)
+            coded, seconds = await app_state.runtime.code(
+                body.text, body.id, body.policy, settings, body.linker
+            )
         except IvusCoderError as exc:
             app_state.metrics.observe_error("json")
             raise Problem.from_error(exc) from exc
@@ -207,8 +275,9 @@ def _coding_router() -> APIRouter:
         response_model=BatchResponse,
         summary="Code several notes",
         responses=problem_responses(*CODING_ERRORS),
-        description="Results in input order. A document that cannot be coded (not an object "
-        "with a string text, empty, binary, unknown policy) gets an error record "
+        description="Results in input order. `policy` and `linker` apply to every document "
+        "that does not name its own. A document that cannot be coded (not an object with a "
+        "string text, empty, binary, unknown policy or linker) gets an error record "
         "`{document_id, error: {code, message}}` in its place; the batch goes on. More "
         "documents than the configured batch limit (default 100) is a 413 problem.",
     )
@@ -222,7 +291,7 @@ def _coding_router() -> APIRouter:
         settings = coding_settings(body.documentation, body.mue_37253)
         results: list[dict[str, Any]] = []
         for index, item in enumerate(body.documents):
-            record = await _code_batch_item(app_state, index, item, body.policy, settings, include)
+            record = await _code_batch_item(app_state, index, item, body, settings, include)
             app_state.metrics.observe_result("batch", record)
             results.append(record)
         return _json({"results": results})
@@ -230,11 +299,14 @@ def _coding_router() -> APIRouter:
     @router.get(
         "/v1/rules",
         response_model=Rules,
-        summary="Ruleset version, policies and the vessel table",
+        summary="Ruleset versions, linkers, policies and the vessel table",
+        description="What a result depends on. `ruleset_version` and `extractor_version` are "
+        "those of the default linker (`default_linker`); `linkers` gives every linker a request "
+        "may name, with the versions its results carry.",
         responses=problem_responses(401, 429),
     )
-    async def rules() -> Response:
-        return _json(rules_document())
+    async def rules(request: Request) -> Response:
+        return _json(rules_document(request.app.state.runtime.default_linker))
 
     return router
 
@@ -243,7 +315,7 @@ async def _code_batch_item(
     app_state: Any,
     index: int,
     item: Any,
-    policy: str | None,
+    batch: BatchRequest,
     settings: CodingSettings,
     include: str | None,
 ) -> dict[str, Any]:
@@ -259,7 +331,7 @@ async def _code_batch_item(
         return error_record(document_id, IvusCoderError("E103", index=index, detail=detail))
     try:
         coded, seconds = await app_state.runtime.code(
-            item.text, item.id, item.policy or policy, settings
+            item.text, item.id, item.policy or batch.policy, settings, item.linker or batch.linker
         )
     except IvusCoderError as exc:
         return error_record(item.id, exc)
@@ -309,18 +381,11 @@ def _fhir_router() -> APIRouter:
         description="Codes the text/plain attachment of a DocumentReference, or of each "
         "DocumentReference in a Bundle. Errors are OperationOutcome resources; in a Bundle, "
         "a DocumentReference that cannot be coded gets an OperationOutcome entry and the "
-        "others are still coded. Coding options are operation parameters in the query.",
+        "others are still coded. Coding options (policy, documentation, mue_37253, linker) are "
+        "operation parameters in the query.",
     )
-    async def fhir_ivus_code(
-        request: Request,
-        policy: Annotated[PolicyName | None, Query(description=POLICY_HELP)] = None,  # type: ignore[valid-type]
-        documentation: Annotated[
-            DocumentationMode | None, Query(description=DOCUMENTATION_HELP)
-        ] = None,  # type: ignore[valid-type]
-        mue_37253: Annotated[int | None, Query(ge=1, le=1000, description=MUE_HELP)] = None,
-    ) -> Response:
+    async def fhir_ivus_code(request: Request, options: QueryOptions) -> Response:
         app_state = request.app.state
-        settings = coding_settings(documentation, mue_37253)
         try:
             documents, single = fhir.read_request(
                 await request.body(), app_state.settings.batch_limit
@@ -335,7 +400,11 @@ def _fhir_router() -> APIRouter:
             else:
                 try:
                     coded, seconds = await app_state.runtime.code(
-                        document.text or "", document.document_id, policy, settings
+                        document.text or "",
+                        document.document_id,
+                        options.policy,
+                        options.settings,
+                        options.linker,
                     )
                     app_state.metrics.coding_seconds.observe(seconds)
                     outcome = coded.result
@@ -386,24 +455,18 @@ def _hl7_router() -> APIRouter:
         },
         description="Reads the report text from the OBX segments of an MDM^T02 (also T04, T06, "
         "T08, T10), one line per OBX, HL7 escapes decoded; the document id is TXA-12 (else "
-        "MSH-10). The body is UTF-8 unless the Content-Type names another charset.",
+        "MSH-10). The body is UTF-8 unless the Content-Type names another charset. Coding "
+        "options (policy, documentation, mue_37253, linker) are query parameters.",
     )
     async def hl7_mdm(
-        request: Request,
-        policy: Annotated[PolicyName | None, Query(description=POLICY_HELP)] = None,  # type: ignore[valid-type]
-        documentation: Annotated[
-            DocumentationMode | None, Query(description=DOCUMENTATION_HELP)
-        ] = None,  # type: ignore[valid-type]
-        mue_37253: Annotated[int | None, Query(ge=1, le=1000, description=MUE_HELP)] = None,
-        include: Include | None = None,
+        request: Request, options: QueryOptions, include: Include | None = None
     ) -> Response:
         app_state = request.app.state
-        settings = coding_settings(documentation, mue_37253)
         charset = _charset(request.headers.get("content-type", ""))
         try:
             mdm = hl7v2.read_mdm(await request.body(), charset)
             coded, seconds = await app_state.runtime.code(
-                mdm.text, mdm.document_id, policy, settings
+                mdm.text, mdm.document_id, options.policy, options.settings, options.linker
             )
         except IvusCoderError as exc:
             app_state.metrics.observe_error("hl7v2")
@@ -435,19 +498,28 @@ def _ops_router() -> APIRouter:
     @router.get(
         "/readyz",
         response_model=Ready,
-        summary="Readiness: the coding pipeline is built",
+        summary="Readiness: the default linker's coding pipeline is built",
+        description="Ready (200) once this worker process has built the pipeline of the default "
+        "linker. The pipelines of the other linkers are built when a request first names one "
+        "(`linkers_built` lists those built so far in this process); such a first request waits "
+        "for the build.",
         responses=problem_responses(503),
     )
     async def readyz(request: Request) -> Response:
+        from rules_core.version import ruleset_version
+
         runtime: CoderRuntime = request.app.state.runtime
-        if not runtime.ready:
+        coder = runtime.coder
+        if coder is None:
             detail = runtime.build_error or "The coding pipeline is being built."
             raise Problem("not-ready", detail, headers={"Retry-After": "1"})
         return _json(
             {
                 "status": "ready",
-                "ruleset_version": rules_document()["ruleset_version"],
+                "ruleset_version": ruleset_version(coder.extractor.version),
                 "build_seconds": runtime.build_seconds,
+                "linker": runtime.default_linker,
+                "linkers_built": runtime.built,
             }
         )
 
@@ -536,17 +608,22 @@ def create_app(
     *,
     coder: Coder | None = None,
     keys: KeyStore | None = None,
+    factory: Callable[[str], Coder] | None = None,
 ) -> FastAPI:
-    """The service. ``coder``: a ready pipeline to use (tests); by default each process builds
-    its own at start-up. ``keys``: the accepted API keys; by default read from the environment
-    and ``settings.api_keys_file`` (E101 when there are none and auth is not switched off)."""
+    """The service. ``coder``: a ready pipeline to use for its linker (tests); by default each
+    process builds its own at start-up, for ``settings.linker``. ``factory(linker)``: how the
+    other linkers' coders are built (default :meth:`Coder.with_linker`). ``keys``: the accepted
+    API keys; by default read from the environment and ``settings.api_keys_file`` (E101 when
+    there are none and auth is not switched off)."""
     settings = settings or ServiceSettings()
     if keys is None:
         if settings.insecure_no_auth:
             keys = KeyStore.disabled()
         else:
             keys = KeyStore.from_keys(read_keys(settings.api_keys_file))
-    runtime = CoderRuntime(coder)
+    runtime = CoderRuntime(
+        coder, factory=factory or Coder.with_linker, default_linker=settings.linker
+    )
     metrics = Metrics()
 
     @asynccontextmanager

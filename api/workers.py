@@ -5,7 +5,7 @@ uvicorn's own ``--workers`` shares one listening socket: whichever worker wakes 
 every pending connection, so a client pool that opens its keep-alive connections at once ends
 up on one worker while the other idles (measured here: 58 requests/s from 32 clients on 2
 workers, about half of what two pipelines do). With one socket per worker the kernel hashes
-each new connection to a worker. Each worker builds its own pipeline (:mod:`api.runtime`); a
+each new connection to a worker. Each worker builds its own pipelines (:mod:`api.runtime`); a
 worker that dies is started again. Linux and the BSDs have ``SO_REUSEPORT``; elsewhere
 ``ivus-coder serve`` falls back to uvicorn's workers.
 """

@@ -1,5 +1,6 @@
-"""Fixtures for the HTTP service tests: apps sharing the session's pipeline, an API key, and a
-real ``ivus-coder serve`` on a free loopback port for the browser and multi-worker tests."""
+"""Fixtures for the HTTP service tests: apps sharing the session's pipelines (one per linker), an
+API key, and a real ``ivus-coder serve`` on a free loopback port for the browser and multi-worker
+tests."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.auth import KeyStore
+from api.coding import Coder
 from api.config import ServiceSettings
 from api.service import create_app
+from nlp.pipeline import DEFAULT_LINKER
 
 API_KEY = "test-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -26,12 +29,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def make_app(coder) -> Callable[..., FastAPI]:
-    """``make_app(**settings)``: a service on the session's pipeline, accepting :data:`API_KEY`."""
+def coder_of(coder) -> Callable[[str], Coder]:
+    """``coder_of(linker)``: the session's coder with that linker, built on first use (the apps'
+    runtimes call it on their coding thread; the tests never code on two threads at once)."""
+    coders = {coder.linker: coder}
+
+    def build(linker: str) -> Coder:
+        if linker not in coders:
+            coders[linker] = Coder.with_linker(linker)
+        return coders[linker]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def make_app(coder_of) -> Callable[..., FastAPI]:
+    """``make_app(**settings)``: a service on the session's pipelines, accepting
+    :data:`API_KEY`."""
 
     def make(**settings: object) -> FastAPI:
+        service_settings = ServiceSettings(**settings)
         return create_app(
-            ServiceSettings(**settings), coder=coder, keys=KeyStore.from_keys([API_KEY])
+            service_settings,
+            coder=coder_of(service_settings.linker or DEFAULT_LINKER),
+            factory=coder_of,
+            keys=KeyStore.from_keys([API_KEY]),
         )
 
     return make

@@ -55,12 +55,11 @@ def test_readyz_ready_with_a_built_pipeline(client):
 def test_readyz_is_503_until_the_pipeline_is_built(coder):
     release = threading.Event()
 
-    def slow_build():
+    def slow_build(linker):
         release.wait(10)
         return coder
 
-    app = create_app(ServiceSettings(), keys=KeyStore.from_keys([API_KEY]))
-    app.state.runtime.factory = slow_build
+    app = create_app(ServiceSettings(), keys=KeyStore.from_keys([API_KEY]), factory=slow_build)
     with TestClient(app) as client:
         response = client.get("/readyz")
         body = assert_problem(response, 503, "not-ready")
@@ -75,11 +74,10 @@ def test_readyz_is_503_until_the_pipeline_is_built(coder):
 
 
 def test_a_failed_build_reports_not_ready_and_codes_nothing():
-    def broken():
+    def broken(linker):
         raise RuntimeError("rule file broken")
 
-    app = create_app(ServiceSettings(), keys=KeyStore.from_keys([API_KEY]))
-    app.state.runtime.factory = broken
+    app = create_app(ServiceSettings(), keys=KeyStore.from_keys([API_KEY]), factory=broken)
     with TestClient(app) as client:
         response = client.post("/v1/code", headers=AUTH, json={"text": VENOUS})
         assert_problem(response, 503, "not-ready")
@@ -328,6 +326,7 @@ def test_a_document_that_cannot_be_coded_is_422(client, text, code):
         {"text": VENOUS, "policy": "no-such-policy"},
         {"text": VENOUS, "documentation": "lenient"},
         {"text": VENOUS, "mue_37253": 0},
+        {"text": VENOUS, "linker": "neural"},
         {"text": VENOUS, "unexpected": 1},
         {"text": 42},
         {"id": "missing-text"},
@@ -337,6 +336,7 @@ def test_a_document_that_cannot_be_coded_is_422(client, text, code):
         "policy",
         "documentation",
         "mue",
+        "linker",
         "extra-field",
         "text-not-string",
         "no-text",
