@@ -28,7 +28,8 @@ const state = {
   current: -1,        // index into state.spans
   hidden: new Set(),
   seq: 0,
-  previous: null,     // {policy, codes} of the last result, to show what a policy switch changed
+  linkerChosen: false, // the user picked a linker (else the server's default is selected)
+  previous: null,     // {policy, linker, codes} of the last result, to show what a switch changed
   batch: { notes: new Map(), results: new Map() },
 };
 
@@ -101,7 +102,7 @@ function say(message) {
   $("status").textContent = message;
 }
 
-// --- rules: policies, documentation modes, version ------------------------------------------
+// --- rules: policies, linkers, documentation modes, version ---------------------------------
 async function loadRules() {
   try {
     state.rules = await api("/v1/rules");
@@ -116,7 +117,7 @@ async function loadRules() {
   }
   clearError();
   const rules = state.rules;
-  $("version").textContent = `Ruleset ${rules.ruleset_version}`;
+  $("version").textContent = `Ruleset ${rules.ruleset_version} (default linker ${rules.default_linker})`;
   const chosen = selectedPolicy() || rules.default_policy;
   const box = $("policies");
   box.replaceChildren();
@@ -124,6 +125,16 @@ async function loadRules() {
     const input = el("input", { type: "radio", name: "policy", value: name });
     input.checked = name === chosen;
     box.append(el("label", { title: info.description }, input, ` ${name} `, el("small", { class: "muted", text: `(${info.title})` })));
+  }
+  // Until the user picks one, the linker follows the server's default.
+  const linker = state.linkerChosen ? selectedLinker() : rules.default_linker;
+  const linkers = $("linkers");
+  linkers.replaceChildren();
+  for (const [name, info] of Object.entries(rules.linkers || {})) {
+    const input = el("input", { type: "radio", name: "linker", value: name });
+    input.checked = name === linker;
+    const note = name === rules.default_linker ? `${info.description}; default` : info.description;
+    linkers.append(el("label", { title: info.description }, input, ` ${name} `, el("small", { class: "muted", text: `(${note})` })));
   }
   const select = $("documentation");
   const mode = select.value || rules.settings.documentation;
@@ -140,10 +151,23 @@ function selectedPolicy() {
   return checked ? checked.value : null;
 }
 
+function selectedLinker() {
+  const checked = document.querySelector('input[name="linker"]:checked');
+  return checked ? checked.value : null;
+}
+
 // --- coding -----------------------------------------------------------------------------------
 async function codeNote(reason) {
+  if (!state.rules) await loadRules();  // the policies and linkers the server offers
   const text = $("note-text").value;
-  const request = { text, policy: selectedPolicy() || undefined, documentation: $("documentation").value || undefined };
+  // Without the ruleset (no key yet), an unpicked linker is left to the server's default.
+  const linker = state.linkerChosen || state.rules ? selectedLinker() : null;
+  const request = {
+    text,
+    policy: selectedPolicy() || undefined,
+    linker: linker || undefined,
+    documentation: $("documentation").value || undefined,
+  };
   const id = $("doc-id").value.trim();
   if (id) request.id = id;
   const seq = ++state.seq;
@@ -157,11 +181,12 @@ async function codeNote(reason) {
     clearError();
     const before = state.previous;
     state.text = text;
-    render(result);
+    const used = linker || (state.rules && state.rules.default_linker) || "the server's default";
+    render(result, used);
     const summary = codesText(result.codes);
-    say(`Coded: ${summary} (policy ${result.policy}).`);
-    describeChange(reason, before, result);
-    state.previous = { policy: result.policy, codes: result.codes };
+    say(`Coded: ${summary} (policy ${result.policy}, linker ${used}).`);
+    describeChange(reason, before, { policy: result.policy, linker: used, codes: result.codes });
+    state.previous = { policy: result.policy, linker: used, codes: result.codes };
     if (!state.rules) loadRules();
   } catch (err) {
     if (seq !== state.seq) return;
@@ -179,14 +204,17 @@ function codesText(codes) {
   return `+37252 × ${codes["37252"]}, +37253 × ${codes["37253"]}`;
 }
 
-function describeChange(reason, before, result) {
+// What a policy or linker switch changed: `now` and `before` are {policy, linker, codes}.
+function describeChange(reason, before, now) {
   const change = $("change");
   change.textContent = "";
-  if (reason !== "policy" || !before) return;
-  const same = before.codes["37252"] === result.codes["37252"] && before.codes["37253"] === result.codes["37253"];
+  if ((reason !== "policy" && reason !== "linker") || !before) return;
+  const what = reason === "policy" ? "Policy" : "Linker";
+  const switched = `${what} ${before[reason]} → ${now[reason]}`;
+  const same = before.codes["37252"] === now.codes["37252"] && before.codes["37253"] === now.codes["37253"];
   change.textContent = same
-    ? `Policy ${before.policy} → ${result.policy}: the codes do not change.`
-    : `Policy ${before.policy} → ${result.policy}: ${codesText(before.codes)} became ${codesText(result.codes)}.`;
+    ? `${switched}: the codes do not change.`
+    : `${switched}: ${codesText(before.codes)} became ${codesText(now.codes)}.`;
 }
 
 // --- rendering --------------------------------------------------------------------------------
@@ -207,7 +235,7 @@ function slice(start, end) {
   return state.text.slice(a, b);
 }
 
-function render(result) {
+function render(result, linker) {
   state.result = result;
   state.spans = result.spans || [];
   state.u16 = utf16Index(state.text);
@@ -216,7 +244,7 @@ function render(result) {
   const summary = $("summary");
   summary.replaceChildren(
     el("strong", { text: codesText(result.codes) }),
-    `  ·  policy ${result.policy}  ·  ${result.document_id ? `document ${result.document_id}  ·  ` : ""}ruleset ${result.ruleset_version}`,
+    `  ·  policy ${result.policy}  ·  linker ${linker}  ·  ${result.document_id ? `document ${result.document_id}  ·  ` : ""}ruleset ${result.ruleset_version}`,
   );
   renderLegend();
   renderNote();
@@ -519,6 +547,11 @@ function init() {
   });
   $("policies").addEventListener("change", (event) => {
     if (event.target.name === "policy" && state.result) codeNote("policy");
+  });
+  $("linkers").addEventListener("change", (event) => {
+    if (event.target.name !== "linker") return;
+    state.linkerChosen = true;
+    if (state.result) codeNote("linker");
   });
   $("documentation").addEventListener("change", () => { if (state.result) codeNote("documentation"); });
   $("note-file").addEventListener("change", async (event) => {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 
@@ -113,6 +114,31 @@ def test_policy_switch_recodes_and_says_what_changed(page):
     page.wait_for_function("document.querySelectorAll('#lines tbody tr').length === 1")
 
 
+def test_linker_switch_recodes_and_names_the_linker(page):
+    code_note(page, VENOUS)
+    # the page offers the server's linkers, the default one chosen, each labelled
+    group = page.get_by_role("group", name="Vessel linker")
+    assert group.count() == 1
+    for mode in ("rules", "model", "hybrid"):
+        assert group.get_by_role("radio", name=re.compile(rf"^\s*{mode}\b")).count() == 1, mode
+    assert "default" in group.get_by_role("radio", name=re.compile(r"^\s*rules\b")).evaluate(
+        "input => input.parentElement.textContent"
+    )
+    assert page.is_checked('input[name="linker"][value="rules"]')
+    summary = page.inner_text("#summary")
+    assert "linker rules" in summary and ".model-" not in summary
+    page.check('input[name="linker"][value="model"]')
+    page.wait_for_function("document.querySelector('#summary').textContent.includes('.model-')")
+    assert "linker model" in page.inner_text("#summary")
+    assert "linker model" in page.inner_text("#status")
+    assert page.inner_text("#change") == "Linker rules → model: the codes do not change."
+    assert line_codes(page) == ["+37252", "+37253", "+37253"]
+    # the chosen linker stays when the policy is switched
+    page.check('input[name="policy"][value="named-vessel"]')
+    page.wait_for_function("document.querySelector('#change').textContent.startsWith('Policy')")
+    assert ".model-" in page.inner_text("#summary")
+
+
 def tab_to(page, element_id: str, limit: int = 80) -> None:
     for _ in range(limit):
         if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
@@ -138,6 +164,14 @@ def test_keyboard_only_flow(page):
     assert page.evaluate("document.activeElement.value") == "sir"
     page.keyboard.press("ArrowRight")
     page.wait_for_function("document.querySelectorAll('#lines tbody tr').length === 2")
+    # the linker radios come next: the arrow keys choose a linker, which codes the note again
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "linker"
+    assert page.evaluate("document.activeElement.value") == "rules"
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelector('#summary').textContent.includes('.model-')")
+    assert page.evaluate("document.activeElement.value") == "model"
+    assert line_codes(page) == ["+37252", "+37253"]
     # walk the highlights in the note with n / p
     tab_to(page, "note-view")
     page.keyboard.press("n")
