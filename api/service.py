@@ -165,28 +165,17 @@ def _json(data: Any, status: int = 200, media_type: str = JSON) -> Response:
     return Response(body, status_code=status, media_type=media_type)
 
 
-def linker_extractor_version(linker: str) -> str:
-    """The extractor version of a pipeline with ``linker`` and the shipped weights, as
-    :attr:`nlp.pipeline.Extractor.version` gives it, without building the pipeline."""
-    from nlp.rules_io import extractor_version_with_linker
-
-    if linker == "rules":
-        return extractor_version_with_linker(None)
-    from models.linker_model import load_linker_model
-
-    return extractor_version_with_linker(f"{linker}-{load_linker_model().digest}")
-
-
 @cache
 def rules_document(default_linker: str) -> dict[str, Any]:
     """``GET /v1/rules``: what every result depends on; the versions at the top are those of
     results made with ``default_linker``."""
+    from nlp.rules_io import extractor_version
     from rules_core.version import core_version, ruleset_version
 
     linkers: dict[str, dict[str, Any]] = {}
     for name, description in LINKER_MODES.items():
         try:
-            extractor: str | None = linker_extractor_version(name)
+            extractor: str | None = extractor_version(name)
         except RuleFileError as exc:  # unusable weights: that linker cannot be built either
             log.error("linker %s is unavailable: %s", name, exc.detail)
             extractor = None

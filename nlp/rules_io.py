@@ -278,17 +278,19 @@ def rules_version() -> str:
 
 
 @cache
-def extractor_version() -> str:
-    """The version of the default extractor, part of each result's version: :func:`rules_version`,
-    plus ``.<mode>-<weights digest>`` when the default linker is a learned one
-    (:func:`extractor_version_with_linker`)."""
+def extractor_version(linker: str | None = None) -> str:
+    """The version of an extractor whose links ``linker`` decides (default: the pipeline's
+    default linker), part of each result's version: :func:`rules_version`, plus
+    ``.<mode>-<weights digest>`` for a learned linker (:func:`extractor_version_with_linker`).
+    Needs no pipeline built."""
     from .pipeline import DEFAULT_LINKER
 
-    if DEFAULT_LINKER == "rules":
+    mode = linker or DEFAULT_LINKER
+    if mode == "rules":
         return rules_version()
     from models.linker_model import load_linker_model
 
-    return extractor_version_with_linker(f"{DEFAULT_LINKER}-{load_linker_model().digest}")
+    return extractor_version_with_linker(f"{mode}-{load_linker_model().digest}")
 
 
 def extractor_version_with_linker(linker_version: str | None = None) -> str:
