@@ -12,6 +12,7 @@ import itertools
 from functools import cache
 from typing import Any
 
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
@@ -60,10 +61,21 @@ def _case_fits(span: Span, term: Term) -> bool:
     return not term.exact_case or span.text.replace("\n", " ") == term.text
 
 
+COMMON_WORDS = frozenset(
+    "of in by x × to at and or the a an is was mm cm % percent with for on from".split()
+)
+"""Words in most sentences of a note: a poor anchor for :class:`AnchoredMatcher`."""
+
+
 def required_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
     """Lower-case words one of which must occur for ``pattern`` to match (from its most selective
-    required token), or None when no token of it is a required fixed word."""
+    required token: the fewest words, none of them :data:`COMMON_WORDS` when the pattern allows),
+    or None when no token of it is a required fixed word."""
     best: frozenset[str] | None = None
+
+    def cost(words: frozenset[str]) -> tuple[bool, int]:
+        return (not words.isdisjoint(COMMON_WORDS), len(words))
+
     for token in pattern:
         if token.get("OP") in ("?", "*", "!") or str(token.get("OP", "")).startswith("{0"):
             continue
@@ -74,48 +86,50 @@ def required_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
                 found = frozenset(
                     [words.lower()] if isinstance(words, str) else (w.lower() for w in words)
                 )
-                if best is None or len(found) < len(best):
+                if best is None or cost(found) < cost(best):
                     best = found
     return best
 
 
 class AnchoredMatcher:
-    """spaCy's Matcher for the token-pattern rules, run only over the sentences that hold one of
-    a rule's required words (a pattern costs ~0.1 ms per note on the whole note; most notes hold
-    its anchor words in a few sentences or none). Matches are the same."""
+    """spaCy's Matcher for the token-pattern rules, each group of rules sharing required words run
+    only over the sentences that hold one of them (a pattern costs ~0.1 ms per note on the whole
+    note; most notes hold its anchor words in a few sentences or none). Matches are those of one
+    Matcher run sentence by sentence."""
 
     def __init__(self, vocab: Any, rules: list[TargetRule]) -> None:
         self.rules = rules
-        self.matcher = Matcher(vocab)
         self.anywhere = Matcher(vocab)
-        anchors: set[str] = set()
+        groups: dict[frozenset[str], Matcher] = {}
         for index, rule in enumerate(rules):
             words = required_words(rule.pattern)
             if words is None:
                 self.anywhere.add(str(index), [rule.pattern])
             else:
-                self.matcher.add(str(index), [rule.pattern])
-                anchors.update(words)
-        self.anchors = frozenset(anchors)
+                groups.setdefault(words, Matcher(vocab)).add(str(index), [rule.pattern])
+        self.groups = list(groups.items())
 
     def __call__(self, doc: Doc, state: State) -> list[tuple[Span, TargetRule]]:
-        out: list[tuple[Span, TargetRule]] = []
+        found: list[tuple[int, int, int]] = []
         strings = doc.vocab.strings
         lower = state.lower
+        words_of = [frozenset(lower[a:b]) for a, b in state.sentences]
         runs = [
-            (self.matcher, doc[a:b])
-            for a, b in state.sentences
-            if not self.anchors.isdisjoint(lower[a:b])
+            (matcher, doc[a:b])
+            for anchors, matcher in self.groups
+            for (a, b), words in zip(state.sentences, words_of, strict=True)
+            if not anchors.isdisjoint(words)
         ]
         if len(self.anywhere):
             runs.append((self.anywhere, doc[:]))
         for matcher, chunk in runs:
             for match_id, start, end in matcher(chunk):
-                rule = self.rules[int(strings[match_id])]
-                out.append(
-                    (Span(doc, chunk.start + start, chunk.start + end, label=rule.category), rule)
-                )
-        return out
+                found.append((chunk.start + start, chunk.start + end, int(strings[match_id])))
+        found.sort()  # by position, then rule order: the same result whichever group ran first
+        return [
+            (Span(doc, start, end, label=self.rules[index].category), self.rules[index])
+            for start, end, index in found
+        ]
 
 
 class IvusTargets:
@@ -131,6 +145,10 @@ class IvusTargets:
         self.anchored = AnchoredMatcher(nlp.vocab, [r for r in rules if r.pattern is not None])
         self.terms = load_ontology().terms
         self.cues = cues()
+        self.clause_phrases: dict[str, list[list[str]]] = {}
+        for phrase in self.cues.clause_break_phrases:
+            words = phrase.split()
+            self.clause_phrases.setdefault(words[0], []).append(words)
 
     def __call__(self, doc: Doc) -> Doc:
         state = state_of(doc)
@@ -191,45 +209,51 @@ class IvusTargets:
 
     def _structure(self, doc: Doc, state: State) -> None:
         """Sentence, paragraph, clause and comma-segment index of every token (clauses break at
-        ';' and 'and then', segments also at commas; a blank line starts a paragraph)."""
-        state.lower = [t.lower_ for t in doc]
-        sent_of = [0] * len(doc)
-        clause_of = [0] * len(doc)
-        segment_of = [0] * len(doc)
+        ';' and 'and then', segments also at commas; a blank line starts a paragraph). Works on
+        the token texts and the sentence-start array, not on Token objects (hot path)."""
+        texts = [t.text for t in doc]
+        lower = [text.lower() for text in texts]
+        state.lower = lower
+        n = len(texts)
+        starts = doc.to_array([SENT_START]).reshape(-1).tolist() if n else []
+        sent_of = [0] * n
+        clause_of = [0] * n
+        segment_of = [0] * n
+        s_index = -1
+        sent_start = 0
         clause = segment = paragraph = 0
         breaks = self.cues.clause_breaks
-        phrases: dict[str, list[list[str]]] = {}
-        for phrase in self.cues.clause_break_phrases:
-            words = phrase.split()
-            phrases.setdefault(words[0], []).append(words)
-        for s_index, sent in enumerate(doc.sents):
-            state.sentences.append((sent.start, sent.end))
-            state.paragraph_of_sent.append(paragraph)
-            clause += 1
-            segment += 1
-            for token in sent:
-                i = token.i
-                lower = token.lower_
-                if lower in breaks or any(_phrase_at(doc, i, p) for p in phrases.get(lower, ())):
-                    clause += 1
-                    segment += 1
-                elif token.text == ",":
-                    segment += 1
-                sent_of[i] = s_index
-                clause_of[i] = clause
-                segment_of[i] = segment
-                if token.is_space and token.text.count("\n") >= 2:
-                    paragraph += 1
+        phrases = self.clause_phrases
+        for i, text in enumerate(texts):
+            if i == 0 or starts[i] == 1:
+                if s_index >= 0:
+                    state.sentences.append((sent_start, i))
+                s_index += 1
+                sent_start = i
+                state.paragraph_of_sent.append(paragraph)
+                clause += 1
+                segment += 1
+            word = lower[i]
+            if word in breaks or any(lower[i : i + len(p)] == p for p in phrases.get(word, ())):
+                clause += 1
+                segment += 1
+            elif text == ",":
+                segment += 1
+            sent_of[i] = s_index
+            clause_of[i] = clause
+            segment_of[i] = segment
+            if text.count("\n") >= 2 and text.isspace():
+                paragraph += 1
+        if n:
+            state.sentences.append((sent_start, n))
         state.sent_of = sent_of
         state.clause_of = clause_of
         state.segment_of = segment_of
         self._linking_units(doc, state)
-        sections: list[str | None] = [None] * len(doc)
+        sections: list[str | None] = [None] * n
         for section in getattr(doc._, "sections", []) or []:
             start, end = section.section_span
-            category = section.category
-            for i in range(start, end):
-                sections[i] = category
+            sections[start:end] = [section.category] * (end - start)
         state.section_of = sections
 
     def _caps_word(self, doc: Doc, span: Span, vessels: list[Span]) -> bool:
@@ -288,12 +312,6 @@ class IvusTargets:
 def make_ivus_targets(nlp: Language, name: str) -> IvusTargets:
     """spaCy factory: the target matcher over our rule files and the ontology."""
     return IvusTargets(nlp, name)
-
-
-def _phrase_at(doc: Doc, i: int, phrase: list[str]) -> bool:
-    if i + len(phrase) > len(doc):
-        return False
-    return all(doc[i + k].lower_ == word for k, word in enumerate(phrase))
 
 
 def _drop_overlapping(spans: list[Span], winners: list[Span]) -> list[Span]:

@@ -440,3 +440,44 @@ def test_tokenizer_splits_dictated_measurements_and_no_emoticons(text, tokens):
     from nlp.tokenizer import blank_pipeline
 
     assert [t.text for t in blank_pipeline()(text)] == tokens
+
+
+def test_anchor_words_avoid_common_words():
+    """The anchored matcher runs a rule only on sentences holding its anchor words: 'of' or 'mm'
+    would hold it in nearly every sentence."""
+    from nlp.targets import required_words
+
+    pattern = [
+        {"LIKE_NUM": True},
+        {"LOWER": {"IN": ["mm", "cm"]}},
+        {"LOWER": {"IN": ["in", "of"]}},
+        {"LOWER": {"IN": ["diameter", "caliber", "width"]}},
+    ]
+    assert required_words(pattern) == {"diameter", "caliber", "width"}
+    assert required_words([{"LOWER": "of"}, {"LOWER": "x", "OP": "?"}]) == {"of"}
+    assert required_words([{"LIKE_NUM": True}]) is None
+
+
+def test_anchored_matches_equal_a_plain_matcher_per_sentence(coder):
+    """Grouping rules by anchor words finds what one Matcher over each sentence finds."""
+    from spacy.matcher import Matcher
+
+    from nlp.rules_io import target_rules
+
+    text = (
+        "IVUS: MLA 46 mm2 in the left CIV, 13.5 mm in diameter; 70% area reduction. "
+        "Placement of a 14 mm stent. The lesion length 40 mm. Reduction of 60%."
+    )
+    doc, state = run(coder, text)
+    anchored = coder.extractor.nlp.get_pipe("ivus_targets").anchored
+    got = sorted((s.start, s.end, s.label_) for s, _ in anchored(doc, state))
+    plain = Matcher(doc.vocab)
+    rules = [r for r in target_rules() if r.pattern is not None]
+    for index, rule in enumerate(rules):
+        plain.add(str(index), [rule.pattern])
+    expected = sorted(
+        (a + start, a + end, rules[int(doc.vocab.strings[mid])].category)
+        for a, b in state.sentences
+        for mid, start, end in plain(doc[a:b])
+    )
+    assert got == expected and len(got) >= 5
