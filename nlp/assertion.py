@@ -59,12 +59,30 @@ class IvusContext:
                     modifier = categories[category]
                     target.cue = modifier.modifier_span
                     break
+        negate_inside_negation_cues(doc, targets)
         for target in state.ivus:
             apply_no_images(doc, state, target, self.no_images)
         for target in (*state.ivus, *state.procedures):
             apply_section_assertion(doc, state, target, self.cues)
         share_appositive_assertion(doc, state.ivus)
         return doc
+
+
+def negate_inside_negation_cues(doc: Doc, targets: list[Target]) -> None:
+    """'No IVUS or OCT was performed', 'Neither IVUS nor OCT': ConText does not let a modifier
+    modify a target inside its own words, and the longer 'no X or' cue displaces the plain 'no'
+    before X; a target inside a negation cue's words, after its first, is negated by it."""
+    graph = getattr(doc._, "context_graph", None)
+    if graph is None:
+        return
+    for modifier in graph.modifiers:
+        if modifier.category != "NEGATED_EXISTENCE":
+            continue
+        start, end = modifier.modifier_span
+        for target in targets:
+            if target.assertion == "affirmed" and start < target.start and target.end <= end:
+                target.assertion = "negated"
+                target.cue = (start, end)
 
 
 @Language.factory("ivus_context", default_config={})

@@ -8,6 +8,7 @@ process. A malformed file fails at start-up with a numbered error (E001/E002), n
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from functools import cache
 from typing import Any
@@ -238,10 +239,42 @@ def ivus_gate() -> re.Pattern[str]:
 
 @cache
 def context_rules() -> tuple[ConTextRule, ...]:
+    """The ConText rules of context.json; a token pattern's ``IN`` sets are spelled out into one
+    rule per combination (:func:`exact_alternatives`): the same matches, found faster."""
     spec: ContextFile = _read("context.json", ContextFile)
-    return tuple(
-        _rule_or_error("context.json", ConTextRule.from_dict, dict(d)) for d in spec.context_rules
-    )
+    rules = []
+    for data in spec.context_rules:
+        patterns = exact_alternatives(data["pattern"]) if data.get("pattern") else [None]
+        for pattern in patterns:
+            item = dict(data) if pattern is None else {**data, "pattern": pattern}
+            rules.append(_rule_or_error("context.json", ConTextRule.from_dict, item))
+    return tuple(rules)
+
+
+EXACT_KEYS = ("ORTH", "LOWER", "SHAPE", "NORM", "TEXT")
+
+
+def exact_alternatives(
+    pattern: list[dict[str, Any]], limit: int = 64
+) -> list[list[dict[str, Any]]]:
+    """``pattern`` with every ``{"IN": [...]}`` of an exact-valued attribute replaced by each of
+    its values, one pattern per combination (at most ``limit``; else the pattern as it is).
+
+    spaCy's Matcher checks an exact value in C but calls a Python predicate for ``IN`` at every
+    token of the note."""
+    choices: list[list[dict[str, Any]]] = []
+    total = 1
+    for token in pattern:
+        options = [dict(token)]
+        for key in EXACT_KEYS:
+            value = token.get(key)
+            if isinstance(value, dict) and set(value) == {"IN"}:
+                options = [{**o, key: v} for o in options for v in value["IN"]]
+        choices.append(options)
+        total *= len(options)
+    if total > limit:
+        return [pattern]
+    return [list(combination) for combination in itertools.product(*choices)]
 
 
 # A heading starts a line and is followed by ':' / '-' or by the end of its line: the

@@ -103,3 +103,24 @@ def test_the_core_version_changes_with_the_coding_code(monkeypatch):
         assert version.core_version() != before
     finally:
         version.core_version.cache_clear()
+
+
+def test_exact_alternatives_spell_out_in_sets():
+    from nlp.rules_io import exact_alternatives
+
+    pattern = [{"LOWER": {"IN": ["no", "neither"]}}, {"IS_ALPHA": True}, {"LOWER": "or"}]
+    assert exact_alternatives(pattern) == [
+        [{"LOWER": "no"}, {"IS_ALPHA": True}, {"LOWER": "or"}],
+        [{"LOWER": "neither"}, {"IS_ALPHA": True}, {"LOWER": "or"}],
+    ]
+    wide = [{"SHAPE": {"IN": [str(i) for i in range(10)]}}] * 3
+    assert exact_alternatives(wide, limit=64) == [wide]
+
+
+def test_context_rules_keep_their_matches_when_spelled_out(coder):
+    doc = coder.extractor.nlp(
+        "IVUS was performed in 2019 at another hospital. No IVUS or OCT today."
+    )
+    from nlp.state import state_of
+
+    assert [t.assertion for t in state_of(doc).ivus] == ["historical", "negated"]
