@@ -188,30 +188,28 @@ def _ends_at(lower: list[str], end: int, phrase: list[str]) -> bool:
     return start >= 0 and lower[start:end] == phrase
 
 
-def _starts_at(lower: list[str], start: int, phrase: list[str]) -> bool:
-    return lower[start : start + len(phrase)] == phrase
-
-
 class PhraseIndex:
-    """Cue phrases indexed by their last and first word, for quick 'ends here' / 'starts here'."""
+    """Cue phrases as word tuples grouped by length, for quick 'ends here' / 'starts here' (a
+    few set lookups, whatever the number of phrases)."""
 
     def __init__(self, phrases: tuple[str, ...]) -> None:
-        self.by_last: dict[str, list[list[str]]] = {}
-        self.by_first: dict[str, list[list[str]]] = {}
+        by_length: dict[int, set[tuple[str, ...]]] = {}
         for phrase in phrases:
-            words = phrase.split()
-            self.by_last.setdefault(words[-1], []).append(words)
-            self.by_first.setdefault(words[0], []).append(words)
+            words = tuple(phrase.split())
+            by_length.setdefault(len(words), set()).add(words)
+        self.by_length = sorted(by_length.items())
 
     def ends_at(self, lower: list[str], end: int) -> bool:
-        if end <= 0:
-            return False
-        return any(_ends_at(lower, end, p) for p in self.by_last.get(lower[end - 1], ()))
+        return any(
+            size <= end and tuple(lower[end - size : end]) in group
+            for size, group in self.by_length
+        )
 
     def starts_at(self, lower: list[str], start: int) -> bool:
-        if start >= len(lower):
-            return False
-        return any(_starts_at(lower, start, p) for p in self.by_first.get(lower[start], ()))
+        return any(
+            start + size <= len(lower) and tuple(lower[start : start + size]) in group
+            for size, group in self.by_length
+        )
 
 
 def _is_access(
