@@ -93,19 +93,18 @@ def _pair(state: State, mentions: list[VMention], index: int) -> tuple[int, list
     carotid, into the proximal left ICA"."""
     lower = state.lower
     first = mentions[index]
-    following = index + 1
     if first.end < len(lower) and lower[first.end] == ",":
         close = next(
             (k for k in range(first.end + 1, min(first.end + 12, len(lower))) if lower[k] == ","),
             None,
         )
         if close is not None and state.sent_of[close] == state.sent_of[first.start]:
-            while following < len(mentions) and mentions[following].start < close:
-                following += 1
-            if following < len(mentions):
-                return following, lower[close + 1 : mentions[following].start]
-            following = index + 1
-    return following, lower[first.end : mentions[following].start]
+            after = next(
+                (j for j in range(index + 1, len(mentions)) if mentions[j].start > close), None
+            )
+            if after is not None:
+                return after, lower[close + 1 : mentions[after].start]
+    return index + 1, lower[first.end : mentions[index + 1].start]
 
 
 def _placed_at(state: State, mentions: list[VMention], index: int) -> VMention:
